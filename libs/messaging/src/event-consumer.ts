@@ -1,0 +1,344 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import {
+  dlqTopic,
+  envelopeSchema,
+  HEADERS,
+  payloadSchema,
+  type Envelope,
+  type EventPayload,
+  type EventType,
+} from '@admit/contracts';
+import { runInFlow } from './context';
+import type { Logger } from './logger';
+import type { MessagingMetrics } from './metrics';
+import { appendRawToOutbox } from './outbox-writer';
+
+/** What a handler gets: the transaction of its inbox row, and the event. */
+export type HandlerContext<T extends EventType> = {
+  manager: EntityManager;
+  envelope: Envelope<EventPayload<T>>;
+  topic: string;
+  partition: number;
+  offset: string;
+};
+
+export type EventHandler<T extends EventType> = (payload: EventPayload<T>, ctx: HandlerContext<T>) => Promise<void>;
+export type HandlerMap = { [T in EventType]?: EventHandler<T> };
+
+export type EventConsumerOptions = {
+  kafka: Kafka;
+  dataSource: DataSource;
+  /** The consumer group: one per service (e.g. `ticketing`). Also the inbox's consumer column. */
+  groupId: string;
+  topics: string[];
+  handlers: HandlerMap;
+  logger: Logger;
+  metrics: MessagingMetrics;
+  /** Attempts of a failing handler before the event goes to the dead-letter topic. */
+  maxAttempts?: number;
+  /** Max events per inbox transaction. */
+  chunkSize?: number;
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  fromBeginning?: boolean;
+};
+
+type Decoded =
+  | { kind: 'event'; envelope: Envelope; handler: EventHandler<EventType> }
+  | { kind: 'ignored'; type: string }
+  | { kind: 'invalid'; error: string; eventId: string | null; type: string };
+
+/** An error that means the database or the connection is unusable: retry the whole batch later. */
+function isInfrastructureError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; driverError?: { code?: string } } | null;
+  const code = e?.code ?? e?.driverError?.code;
+  if (typeof code === 'string') {
+    if (/^(08|53|57|58|XX)/.test(code)) return true; // connection, resources, operator intervention, system
+    if (code === '25P02') return true; // transaction aborted: the savepoint logic failed, redo the batch
+    if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ...
+  }
+  const msg = e?.message ?? '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|ECONNREFUSED/i.test(msg);
+}
+
+/**
+ * The idempotent consumer. For each batch from one partition it opens one transaction per
+ * chunk, and for each event inserts the inbox row and runs the handler in that transaction.
+ * A redelivered event finds its inbox row and is skipped. Offsets are committed only after the
+ * transaction committed. A handler that keeps failing (maxAttempts) sends the event to
+ * `<topic>.dlq` through the outbox, in the same transaction that records it as dead-lettered, so
+ * the partition moves on and nothing is lost. An event that fails its schema goes to the DLQ at
+ * once. Infrastructure errors (database down) retry the batch without committing.
+ */
+export class EventConsumer {
+  private consumer: Consumer | null = null;
+  private admin: Admin | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly o: EventConsumerOptions) {
+    this.maxAttempts = o.maxAttempts ?? 5;
+  }
+
+  async start(): Promise<void> {
+    const consumer = this.o.kafka.consumer({
+      groupId: this.o.groupId,
+      sessionTimeout: this.o.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: 3000,
+      allowAutoTopicCreation: false,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 3,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.admin = this.o.kafka.admin();
+    await this.admin.connect();
+    this.lagTimer = setInterval(() => void this.measureLag(), 5000);
+    this.lagTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    await this.consumer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  private decode(message: KafkaMessage): Decoded {
+    const headerType = message.headers?.[HEADERS.eventType]?.toString() ?? 'unknown';
+    let json: unknown;
+    try {
+      json = JSON.parse(message.value?.toString('utf8') ?? '');
+    } catch {
+      return { kind: 'invalid', error: 'value is not JSON', eventId: null, type: headerType };
+    }
+    const env = envelopeSchema.safeParse(json);
+    if (!env.success) {
+      const id = (json as { eventId?: unknown } | null)?.eventId;
+      return {
+        kind: 'invalid',
+        error: `envelope: ${env.error.message}`,
+        eventId: typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id) ? id : null,
+        type: headerType,
+      };
+    }
+    const handler = this.o.handlers[env.data.type as EventType] as EventHandler<EventType> | undefined;
+    if (!handler) return { kind: 'ignored', type: env.data.type };
+    const schema = payloadSchema(env.data.type, env.data.schemaVersion);
+    if (!schema) {
+      return { kind: 'invalid', error: `unknown schema ${env.data.type} v${env.data.schemaVersion}`, eventId: env.data.eventId, type: env.data.type };
+    }
+    const payload = schema.safeParse(env.data.payload);
+    if (!payload.success) {
+      return { kind: 'invalid', error: `payload: ${payload.error.message}`, eventId: env.data.eventId, type: env.data.type };
+    }
+    return { kind: 'event', envelope: { ...env.data, payload: payload.data }, handler };
+  }
+
+  private async onBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    const chunkSize = this.o.chunkSize ?? 200;
+    for (let i = 0; i < batch.messages.length; i += chunkSize) {
+      if (!p.isRunning() || p.isStale()) return;
+      const chunk = batch.messages.slice(i, i + chunkSize);
+      await this.processChunk(batch.topic, batch.partition, chunk);
+      const last = chunk[chunk.length - 1];
+      if (last) p.resolveOffset(last.offset);
+      await p.commitOffsetsIfNecessary();
+      await p.heartbeat();
+    }
+  }
+
+  /** Fast path: the whole chunk in one transaction. On a handler error, redo it carefully. */
+  private async processChunk(topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
+    const decoded = messages.map((m) => ({ message: m, d: this.decode(m) }));
+    try {
+      await this.inTransaction(async (qr) => {
+        for (const { message, d } of decoded) await this.apply(qr, topic, partition, message, d, false);
+      });
+      this.observe(topic, decoded);
+      return;
+    } catch (err) {
+      if (!(err instanceof HandlerFailed)) throw err;
+    }
+    // Careful path: one savepoint per event, bounded retries, DLQ after the last attempt.
+    await this.inTransaction(async (qr) => {
+      for (const { message, d } of decoded) await this.apply(qr, topic, partition, message, d, true);
+    });
+    this.observe(topic, decoded);
+  }
+
+  private readonly outcomes = new WeakMap<KafkaMessage, string>();
+
+  private observe(topic: string, decoded: { message: KafkaMessage; d: Decoded }[]): void {
+    const now = Date.now();
+    for (const { message, d } of decoded) {
+      const outcome = this.outcomes.get(message) ?? 'processed';
+      const type = d.kind === 'event' ? d.envelope.type : d.type;
+      this.o.metrics.consumed.inc({ topic, type, outcome });
+      if (outcome === 'dead_lettered') this.o.metrics.deadLettered.inc({ topic, type });
+      if (d.kind === 'event' && outcome === 'processed') {
+        this.o.metrics.commitToConsumeSeconds.observe({ topic }, (now - Date.parse(d.envelope.occurredAt)) / 1000);
+      }
+    }
+  }
+
+  private async inTransaction(fn: (qr: QueryRunner) => Promise<void>): Promise<void> {
+    const qr = this.o.dataSource.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      await fn(qr);
+      await qr.commitTransaction();
+    } catch (err) {
+      if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+      throw err;
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private async apply(
+    qr: QueryRunner,
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    d: Decoded,
+    careful: boolean,
+  ): Promise<void> {
+    if (d.kind === 'ignored') {
+      this.outcomes.set(message, 'ignored');
+      return;
+    }
+    if (d.kind === 'invalid') {
+      await this.deadLetter(qr, topic, partition, message, d.eventId, d.type, d.error, 0);
+      this.outcomes.set(message, 'dead_lettered');
+      return;
+    }
+    const env = d.envelope;
+    const flow = { correlationId: env.correlationId, causationId: env.eventId, requestId: null };
+    let attempt = 0;
+    for (;;) {
+      attempt += 1;
+      if (careful) await qr.query('SAVEPOINT evt');
+      try {
+        const claimed = (await qr.query(
+          `INSERT INTO inbox (consumer_group, event_id, event_type, topic, kafka_partition, kafka_offset, status, attempts)
+           VALUES ($1, $2, $3, $4, $5, $6, 'processed', $7)
+           ON CONFLICT (consumer_group, event_id) DO UPDATE
+             SET status = 'processed', attempts = inbox.attempts + EXCLUDED.attempts, error = NULL,
+                 kafka_partition = EXCLUDED.kafka_partition, kafka_offset = EXCLUDED.kafka_offset, processed_at = clock_timestamp()
+             WHERE inbox.status = 'dead_lettered'
+           RETURNING 1`,
+          [this.o.groupId, env.eventId, env.type, topic, partition, message.offset, attempt],
+        )) as unknown[];
+        if (claimed.length === 0) {
+          if (careful) await qr.query('RELEASE SAVEPOINT evt');
+          this.outcomes.set(message, 'duplicate');
+          return;
+        }
+        const started = process.hrtime.bigint();
+        await runInFlow(flow, () =>
+          d.handler(env.payload as never, {
+            manager: qr.manager,
+            envelope: env as Envelope<never>,
+            topic,
+            partition,
+            offset: message.offset,
+          }),
+        );
+        this.o.metrics.handlerSeconds.observe({ type: env.type }, Number(process.hrtime.bigint() - started) / 1e9);
+        if (careful) await qr.query('RELEASE SAVEPOINT evt');
+        this.outcomes.set(message, 'processed');
+        return;
+      } catch (err) {
+        if (isInfrastructureError(err)) throw err;
+        if (!careful) throw new HandlerFailed(err);
+        await qr.query('ROLLBACK TO SAVEPOINT evt');
+        const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        this.o.logger.warn({ err, eventId: env.eventId, type: env.type, attempt }, 'event handler failed');
+        if (attempt >= this.maxAttempts) {
+          await this.deadLetter(qr, topic, partition, message, env.eventId, env.type, reason, attempt);
+          this.outcomes.set(message, 'dead_lettered');
+          return;
+        }
+        await sleep(Math.min(50 * 2 ** attempt, 1000));
+      }
+    }
+  }
+
+  private async deadLetter(
+    qr: QueryRunner,
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    eventId: string | null,
+    type: string,
+    error: string,
+    attempts: number,
+  ): Promise<void> {
+    this.o.logger.error({ topic, partition, offset: message.offset, eventId, type, error }, 'event dead-lettered');
+    if (eventId) {
+      await qr.query(
+        `INSERT INTO inbox (consumer_group, event_id, event_type, topic, kafka_partition, kafka_offset, status, attempts, error)
+         VALUES ($1, $2, $3, $4, $5, $6, 'dead_lettered', $7, $8)
+         ON CONFLICT (consumer_group, event_id) DO UPDATE
+           SET status = 'dead_lettered', attempts = inbox.attempts + EXCLUDED.attempts, error = EXCLUDED.error
+           WHERE inbox.status = 'dead_lettered'`,
+        [this.o.groupId, eventId, type, topic, partition, message.offset, attempts, error.slice(0, 4000)],
+      );
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(message.headers ?? {})) {
+      if (v !== undefined && !k.startsWith('dlq-')) headers[k] = Array.isArray(v) ? String(v[0]) : String(v);
+    }
+    headers[HEADERS.dlqError] = error.slice(0, 4000);
+    headers[HEADERS.dlqSourceTopic] = topic;
+    headers[HEADERS.dlqSourcePartition] = String(partition);
+    headers[HEADERS.dlqSourceOffset] = message.offset;
+    headers[HEADERS.dlqConsumerGroup] = this.o.groupId;
+    headers[HEADERS.dlqAttempts] = String(attempts);
+    await appendRawToOutbox(qr.manager, {
+      topic: dlqTopic(topic),
+      key: message.key?.toString('utf8') ?? '',
+      value: message.value?.toString('utf8') ?? '',
+      headers,
+      eventId,
+    });
+  }
+
+  private async measureLag(): Promise<void> {
+    const admin = this.admin;
+    if (!admin) return;
+    try {
+      const committed = await admin.fetchOffsets({ groupId: this.o.groupId, topics: this.o.topics });
+      for (const t of committed) {
+        const ends = await admin.fetchTopicOffsets(t.topic);
+        for (const p of t.partitions) {
+          const end = ends.find((e) => e.partition === p.partition);
+          if (!end) continue;
+          const high = Number(end.high);
+          const done = Number(p.offset) < 0 ? Number(end.low) : Number(p.offset);
+          this.o.metrics.consumerLag.set({ group: this.o.groupId, topic: t.topic, partition: String(p.partition) }, Math.max(0, high - done));
+        }
+      }
+    } catch (err) {
+      this.o.logger.debug({ err }, 'lag measurement failed');
+    }
+  }
+}
+
+class HandlerFailed extends Error {
+  constructor(readonly original: unknown) {
+    super('handler failed');
+    this.name = 'HandlerFailed';
+  }
+}

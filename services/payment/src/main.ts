@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { TOPICS } from '@admit/contracts';
+import { createPlatform, runUntilSignal, startService } from '@admit/service-kit';
+import { PaymentModule } from './app.module';
+import { loadPaymentSettings } from './config';
+import { PAYMENT_MIGRATIONS } from './database/migrations';
+import { PAYMENT_OPERATIONS } from './openapi';
+import { createWallet } from './wallet.provider';
+
+export async function startPayment(env: NodeJS.ProcessEnv = process.env) {
+  const settings = loadPaymentSettings(env);
+  const platform = await createPlatform({ settings, entities: [], migrations: PAYMENT_MIGRATIONS });
+  const wallet = createWallet(settings);
+  return startService({
+    platform,
+    module: PaymentModule.register(platform, settings, wallet) as never,
+    title: 'Admit payment service',
+    description: 'Merchants, API keys and wallet payments (Alipay overseas acquiring).',
+    operations: PAYMENT_OPERATIONS,
+    topics: [TOPICS.merchants.name],
+    handlers: () => ({}),
+  });
+}
+
+if (require.main === module) runUntilSignal(() => startPayment());

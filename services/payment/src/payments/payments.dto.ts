@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { idSchema, positiveMoneySchema } from '@admit/contracts';
+
+export const createPaymentSchema = z.strictObject({
+  orderId: idSchema('order'),
+  amount: positiveMoneySchema,
+  /** The code scanned from the visitor's wallet app: 16–24 digits. */
+  paymentCode: z.string().regex(/^\d{16,24}$/, 'must be the 16 to 24 digit code scanned from the wallet'),
+  description: z.string().trim().min(1).max(128).optional(),
+  storeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+});
+export type CreatePayment = z.infer<typeof createPaymentSchema>;
+
+export const listPaymentsQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().min(1).max(200).optional(),
+  orderId: idSchema('order').optional(),
+  status: z.enum(['processing', 'succeeded', 'failed', 'cancelled']).optional(),
+  createdFrom: z.iso.datetime().optional(),
+  createdTo: z.iso.datetime().optional(),
+});
+
+const money = z.object({ value: z.number().int(), currency: z.string() });
+export const paymentSchema = z.object({
+  id: z.string(),
+  orderId: z.string(),
+  merchantId: z.string(),
+  status: z.enum(['processing', 'succeeded', 'failed', 'cancelled']),
+  amount: money,
+  walletTransactionId: z.string().optional(),
+  paidAt: z.string().optional(),
+  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  exchangeRate: z.string().optional(),
+  settlementAmount: money.optional(),
+  refundedAmount: money,
+  createdAt: z.string(),
+});
