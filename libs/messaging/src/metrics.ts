@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Messaging metrics, registered once per registry (one registry per service process). */
 export type MessagingMetrics = {

@@ -58,6 +58,9 @@ export class OutboxRelay {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // An idempotent producer must not give up on a batch half-way (kafkajs warns otherwise);
+      // the relay keeps the rows and its transaction until the broker is back.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     await this.producer.connect();
     await this.listen();

@@ -13,7 +13,7 @@ export async function startPayment(env: NodeJS.ProcessEnv = process.env) {
   const wallet = createWallet(settings);
   return startService({
     platform,
-    module: PaymentModule.register(platform, settings, wallet) as never,
+    module: PaymentModule.register(platform, settings, wallet),
     title: 'Admit payment service',
     description: 'Merchants, API keys and wallet payments (Alipay overseas acquiring).',
     operations: PAYMENT_OPERATIONS,

@@ -1,0 +1,30 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { PlatformModule, type Platform } from '@admit/service-kit';
+import { PROMOTIONS_SETTINGS, type PromotionsSettings } from './config';
+import { CouponsController } from './coupons/coupons.controller';
+import { CouponsService } from './coupons/coupons.service';
+import { MerchantsConsumer } from './merchants/merchants.consumer';
+import { OffersController } from './offers/offers.controller';
+import { OffersService } from './offers/offers.service';
+import { PurchasesConsumer } from './purchases/purchases.consumer';
+import { PurchasesController } from './purchases/purchases.controller';
+import { PurchasesService } from './purchases/purchases.service';
+
+@Module({})
+export class PromotionsModule {
+  static register(platform: Platform, settings: PromotionsSettings): DynamicModule {
+    return {
+      module: PromotionsModule,
+      imports: [PlatformModule.forRoot(platform)],
+      controllers: [OffersController, CouponsController, PurchasesController],
+      providers: [
+        OffersService,
+        CouponsService,
+        PurchasesService,
+        PurchasesConsumer,
+        MerchantsConsumer,
+        { provide: PROMOTIONS_SETTINGS, useValue: settings },
+      ],
+    };
+  }
+}

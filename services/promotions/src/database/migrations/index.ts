@@ -1,0 +1,3 @@
+import { Initial1764230400000 } from './1764230400000-initial';
+
+export const PROMOTIONS_MIGRATIONS = [Initial1764230400000];

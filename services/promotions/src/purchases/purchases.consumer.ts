@@ -1,0 +1,68 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { EventPayload } from '@admit/contracts';
+import type { HandlerMap } from '@admit/messaging';
+
+/** The distinct product kinds of an order's tickets, sorted: what post-purchase conditions match on. */
+export function productKindsOf(tickets: readonly { productKind: string }[]): string[] {
+  return [...new Set(tickets.map((t) => t.productKind))].sort();
+}
+
+/**
+ * The facts promotions reacts to: `tickets.issued` (a completed purchase; the ground truth of
+ * post-purchase campaigns) and `order.placed` (an order and the coupon code it carries, for the
+ * coupon saga). Each is stored once under its order id.
+ */
+@Injectable()
+export class PurchasesConsumer {
+  handlers(): HandlerMap {
+    return {
+      'tickets.issued': (p, { manager }) => this.ticketsIssued(manager, p),
+      'order.placed': (p, { manager }) => this.orderPlaced(manager, p),
+    };
+  }
+
+  async ticketsIssued(m: EntityManager, p: EventPayload<'tickets.issued'>): Promise<void> {
+    await m.query(
+      `INSERT INTO purchases (order_id, merchant_id, attraction_id, city, customer_reference, payment_id, amount_value, currency,
+                              ticket_count, product_kinds, issued_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11)
+       ON CONFLICT (order_id) DO NOTHING`,
+      [
+        p.orderId,
+        p.merchantId,
+        p.attractionId,
+        p.city,
+        p.customerReference,
+        p.paymentId,
+        p.amountPaid.value,
+        p.amountPaid.currency,
+        p.tickets.length,
+        productKindsOf(p.tickets),
+        p.issuedAt,
+      ],
+    );
+  }
+
+  async orderPlaced(m: EntityManager, p: EventPayload<'order.placed'>): Promise<void> {
+    await m.query(
+      `INSERT INTO orders_seen (order_id, merchant_id, attraction_id, channel, coupon_code, customer_reference, total_value,
+                                amount_due_value, currency, hold_expires_at, placed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (order_id) DO NOTHING`,
+      [
+        p.orderId,
+        p.merchantId,
+        p.attractionId,
+        p.channel,
+        p.couponCode,
+        p.customerReference,
+        p.total.value,
+        p.amountDue.value,
+        p.amountDue.currency,
+        p.holdExpiresAt,
+        p.placedAt,
+      ],
+    );
+  }
+}

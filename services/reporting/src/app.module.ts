@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { PlatformModule, type Platform } from '@admit/service-kit';
+import { REPORTING_SETTINGS, type ReportingSettings } from './config';
+import { LedgerConsumer } from './ledger/ledger.consumer';
+import { ReportsController } from './reports/reports.controller';
+import { ReportsService } from './reports/reports.service';
+import { VisitorsConsumer } from './visitors/visitors.consumer';
+
+@Module({})
+export class ReportingModule {
+  static register(platform: Platform, settings: ReportingSettings): DynamicModule {
+    return {
+      module: ReportingModule,
+      imports: [PlatformModule.forRoot(platform)],
+      controllers: [ReportsController],
+      providers: [ReportsService, LedgerConsumer, VisitorsConsumer, { provide: REPORTING_SETTINGS, useValue: settings }],
+    };
+  }
+}

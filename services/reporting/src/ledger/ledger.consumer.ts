@@ -1,0 +1,279 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { EventPayload } from '@admit/contracts';
+import type { HandlerMap, Logger } from '@admit/messaging';
+import { LOGGER } from '@admit/service-kit';
+import { REPORTING_SETTINGS, type ReportingSettings } from '../config';
+import { businessDate, isValidTimeZone } from '../time/zoned-time';
+import { bumpDailyTotals } from './daily-totals';
+import { mdrFee } from './fees';
+
+type Manager = EntityManager;
+
+/** Id of the ledger_refunds row that stands for a reversed (cancelled after capture) payment. */
+export function reversalId(paymentId: string): string {
+  return `${paymentId}:reversal`;
+}
+
+/**
+ * The money side of reporting: merchants (their time zone decides the business date), the
+ * payment ledger, refunds and reversals, tickets issued, and the daily totals built from them.
+ *
+ * Every fact is inserted under its natural key with ON CONFLICT DO NOTHING and the counters move
+ * only when that insert happened. A fact of a merchant whose `merchant.onboarded` has not been
+ * consumed yet (topics are not ordered with each other) is stored with business_date NULL and
+ * counted when the merchant arrives. To make that hand-over race-free, a fact first makes sure a
+ * merchants row exists (a placeholder if need be) and reads it FOR SHARE; `merchant.onboarded`
+ * updates the same row, so the two serialise on it and the later one sees the earlier's rows.
+ */
+@Injectable()
+export class LedgerConsumer {
+  constructor(
+    @Inject(REPORTING_SETTINGS) private readonly settings: Pick<ReportingSettings, 'defaultMdrBps'>,
+    @Inject(LOGGER) private readonly logger: Pick<Logger, 'warn' | 'info'>,
+  ) {}
+
+  handlers(): HandlerMap {
+    return {
+      'merchant.onboarded': (p, { manager }) => this.merchantOnboarded(manager, p),
+      'payment.succeeded': (p, { manager }) => this.paymentSucceeded(manager, p),
+      'refund.succeeded': (p, { manager }) => this.refundSucceeded(manager, p),
+      'payment.cancelled': (p, { manager }) => this.paymentCancelled(manager, p),
+      'tickets.issued': (p, { manager }) => this.ticketsIssued(manager, p),
+    };
+  }
+
+  async merchantOnboarded(m: Manager, p: EventPayload<'merchant.onboarded'>): Promise<void> {
+    let timezone = p.timezone;
+    if (!isValidTimeZone(timezone)) {
+      this.logger.warn({ merchantId: p.merchantId, timezone }, 'unknown time zone; business dates fall back to UTC');
+      timezone = 'UTC';
+    }
+    const rows = (await m.query(
+      `INSERT INTO merchants (id, name, country, city, timezone, settlement_currency, mcc, onboarded_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (id) DO UPDATE SET
+         name = EXCLUDED.name, country = EXCLUDED.country, city = EXCLUDED.city, timezone = EXCLUDED.timezone,
+         settlement_currency = EXCLUDED.settlement_currency, mcc = EXCLUDED.mcc, onboarded_at = EXCLUDED.onboarded_at
+       WHERE merchants.onboarded_at IS NULL
+       RETURNING id`,
+      [p.merchantId, p.name, p.country, p.city, timezone, p.settlementCurrency, p.mcc, p.createdAt],
+    )) as unknown[];
+    if (rows.length > 0) await this.countPending(m, p.merchantId, timezone);
+  }
+
+  /** Counts the facts that arrived before the merchant's time zone was known. */
+  private async countPending(m: Manager, merchantId: string, timezone: string): Promise<void> {
+    const payments = (await m.query(
+      `SELECT payment_id, paid_at, currency, amount_value::text AS amount, fee_value::text AS fee
+       FROM ledger_payments WHERE merchant_id = $1 AND business_date IS NULL FOR UPDATE`,
+      [merchantId],
+    )) as { payment_id: string; paid_at: Date; currency: string; amount: string; fee: string }[];
+    for (const r of payments) {
+      const date = businessDate(r.paid_at, timezone);
+      await m.query(`UPDATE ledger_payments SET business_date = $2 WHERE payment_id = $1`, [r.payment_id, date]);
+      await bumpDailyTotals(m, { merchantId, date, currency: r.currency }, { gross: toInt(r.amount), fees: toInt(r.fee), payments: 1 });
+    }
+    const refunds = (await m.query(
+      `SELECT refund_id, succeeded_at, currency, amount_value::text AS amount
+       FROM ledger_refunds WHERE merchant_id = $1 AND business_date IS NULL FOR UPDATE`,
+      [merchantId],
+    )) as { refund_id: string; succeeded_at: Date; currency: string; amount: string }[];
+    for (const r of refunds) {
+      const date = businessDate(r.succeeded_at, timezone);
+      await m.query(`UPDATE ledger_refunds SET business_date = $2 WHERE refund_id = $1`, [r.refund_id, date]);
+      await bumpDailyTotals(m, { merchantId, date, currency: r.currency }, { refunds: toInt(r.amount), refundCount: 1 });
+    }
+    const tickets = (await m.query(
+      `SELECT ticket_id, issued_at, currency FROM tickets WHERE merchant_id = $1 AND business_date IS NULL FOR UPDATE`,
+      [merchantId],
+    )) as { ticket_id: string; issued_at: Date; currency: string }[];
+    const ticketDays = new Map<string, { date: string; currency: string; count: number }>();
+    for (const t of tickets) {
+      const date = businessDate(t.issued_at, timezone);
+      await m.query(`UPDATE tickets SET business_date = $2 WHERE ticket_id = $1`, [t.ticket_id, date]);
+      const k = `${date}|${t.currency}`;
+      const entry = ticketDays.get(k) ?? { date, currency: t.currency, count: 0 };
+      entry.count += 1;
+      ticketDays.set(k, entry);
+    }
+    for (const d of ticketDays.values()) {
+      await bumpDailyTotals(m, { merchantId, date: d.date, currency: d.currency }, { tickets: d.count });
+    }
+    const counted = payments.length + refunds.length + tickets.length;
+    if (counted > 0) this.logger.info({ merchantId, payments: payments.length, refunds: refunds.length, tickets: tickets.length }, 'counted facts that arrived before the merchant');
+  }
+
+  /**
+   * The merchant's time zone, or null while only a placeholder exists. Creates the placeholder
+   * and holds a share lock on the row for the rest of the transaction (see the class comment).
+   */
+  private async merchantTimezone(m: Manager, merchantId: string): Promise<string | null> {
+    await m.query(`INSERT INTO merchants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [merchantId]);
+    const rows = (await m.query(`SELECT timezone FROM merchants WHERE id = $1 FOR SHARE`, [merchantId])) as {
+      timezone: string | null;
+    }[];
+    return rows[0]?.timezone ?? null;
+  }
+
+  private async feeBps(m: Manager, merchantId: string): Promise<number> {
+    const rows = (await m.query(`SELECT mdr_bps FROM merchant_fee_rates WHERE merchant_id = $1`, [merchantId])) as { mdr_bps: number }[];
+    return rows[0]?.mdr_bps ?? this.settings.defaultMdrBps;
+  }
+
+  async paymentSucceeded(m: Manager, p: EventPayload<'payment.succeeded'>): Promise<void> {
+    const bps = await this.feeBps(m, p.merchantId);
+    const fee = mdrFee(p.amount.value, bps);
+    const timezone = await this.merchantTimezone(m, p.merchantId);
+    const date = timezone ? businessDate(p.paidAt, timezone) : null;
+    const inserted = (await m.query(
+      `INSERT INTO ledger_payments (payment_id, merchant_id, order_id, amount_value, currency, paid_at, business_date, wallet,
+                                    wallet_transaction_id, partner_trans_id, exchange_rate, settlement_value, settlement_currency,
+                                    fee_bps, fee_value)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13, $14, $15)
+       ON CONFLICT (payment_id) DO NOTHING
+       RETURNING payment_id`,
+      [
+        p.paymentId,
+        p.merchantId,
+        p.orderId,
+        p.amount.value,
+        p.amount.currency,
+        p.paidAt,
+        date,
+        p.wallet,
+        p.walletTransactionId,
+        p.partnerTransId,
+        p.exchangeRate,
+        p.settlementAmount?.value ?? null,
+        p.settlementAmount?.currency ?? null,
+        bps,
+        fee,
+      ],
+    )) as unknown[];
+    if (inserted.length > 0 && date) {
+      await bumpDailyTotals(m, { merchantId: p.merchantId, date, currency: p.amount.currency }, { gross: p.amount.value, fees: fee, payments: 1 });
+    }
+  }
+
+  async refundSucceeded(m: Manager, p: EventPayload<'refund.succeeded'>): Promise<void> {
+    const timezone = await this.merchantTimezone(m, p.merchantId);
+    await this.recordRefund(m, timezone, {
+      refundId: p.refundId,
+      kind: 'refund',
+      paymentId: p.paymentId,
+      merchantId: p.merchantId,
+      orderId: p.orderId,
+      value: p.amount.value,
+      currency: p.amount.currency,
+      at: p.succeededAt,
+      partnerRefundId: p.partnerRefundId,
+    });
+  }
+
+  /**
+   * A cancel that reversed captured money is a full refund of what was not refunded yet, on the
+   * day of the cancel. A reversal of a payment the ledger never saw succeed (the wallet captured
+   * while the payment was still `processing`) nets to zero and is not counted.
+   */
+  async paymentCancelled(m: Manager, p: EventPayload<'payment.cancelled'>): Promise<void> {
+    if (!p.reversed) return;
+    // The merchant row first, like every other fact, so lock order matches merchant.onboarded's.
+    const timezone = await this.merchantTimezone(m, p.merchantId);
+    const rows = (await m.query(
+      `SELECT (amount_value - refunded_value)::text AS remaining, currency FROM ledger_payments WHERE payment_id = $1 FOR UPDATE`,
+      [p.paymentId],
+    )) as { remaining: string; currency: string }[];
+    const payment = rows[0];
+    if (!payment) {
+      this.logger.info({ paymentId: p.paymentId }, 'reversal of a payment never recorded as succeeded; nothing to count');
+      return;
+    }
+    await m.query(`UPDATE ledger_payments SET reversed_at = COALESCE(reversed_at, $2) WHERE payment_id = $1`, [p.paymentId, p.cancelledAt]);
+    const remaining = Math.max(0, toInt(payment.remaining));
+    if (remaining === 0) return;
+    await this.recordRefund(m, timezone, {
+      refundId: reversalId(p.paymentId),
+      kind: 'reversal',
+      paymentId: p.paymentId,
+      merchantId: p.merchantId,
+      orderId: p.orderId,
+      value: remaining,
+      currency: payment.currency,
+      at: p.cancelledAt,
+      partnerRefundId: null,
+    });
+  }
+
+  private async recordRefund(
+    m: Manager,
+    timezone: string | null,
+    r: {
+      refundId: string;
+      kind: 'refund' | 'reversal';
+      paymentId: string;
+      merchantId: string;
+      orderId: string;
+      value: number;
+      currency: string;
+      at: string;
+      partnerRefundId: string | null;
+    },
+  ): Promise<void> {
+    const date = timezone ? businessDate(r.at, timezone) : null;
+    const inserted = (await m.query(
+      `INSERT INTO ledger_refunds (refund_id, kind, payment_id, merchant_id, order_id, amount_value, currency, succeeded_at,
+                                   business_date, partner_refund_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10)
+       ON CONFLICT (refund_id) DO NOTHING
+       RETURNING refund_id`,
+      [r.refundId, r.kind, r.paymentId, r.merchantId, r.orderId, r.value, r.currency, r.at, date, r.partnerRefundId],
+    )) as unknown[];
+    if (inserted.length === 0) return;
+    await m.query(`UPDATE ledger_payments SET refunded_value = refunded_value + $2 WHERE payment_id = $1`, [r.paymentId, r.value]);
+    if (date) {
+      await bumpDailyTotals(m, { merchantId: r.merchantId, date, currency: r.currency }, { refunds: r.value, refundCount: 1 });
+    }
+  }
+
+  async ticketsIssued(m: Manager, p: EventPayload<'tickets.issued'>): Promise<void> {
+    const timezone = await this.merchantTimezone(m, p.merchantId);
+    const date = timezone ? businessDate(p.issuedAt, timezone) : null;
+    let inserted = 0;
+    for (const t of p.tickets) {
+      const rows = (await m.query(
+        `INSERT INTO tickets (ticket_id, order_id, merchant_id, attraction_id, payment_id, product_id, product_kind, slot_id,
+                              valid_from, valid_to, max_entries, currency, issued_at, business_date)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::date)
+         ON CONFLICT (ticket_id) DO NOTHING
+         RETURNING ticket_id`,
+        [
+          t.ticketId,
+          p.orderId,
+          p.merchantId,
+          p.attractionId,
+          p.paymentId,
+          t.productId,
+          t.productKind,
+          t.slotId,
+          t.validFrom,
+          t.validTo,
+          t.maxEntries,
+          p.amountPaid.currency,
+          p.issuedAt,
+          date,
+        ],
+      )) as unknown[];
+      inserted += rows.length;
+    }
+    if (inserted > 0 && date) {
+      await bumpDailyTotals(m, { merchantId: p.merchantId, date, currency: p.amountPaid.currency }, { tickets: inserted });
+    }
+  }
+}
+
+function toInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`not a safe integer: ${text}`);
+  return n;
+}

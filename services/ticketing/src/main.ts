@@ -1,0 +1,29 @@
+import 'reflect-metadata';
+import { TOPICS } from '@admit/contracts';
+import { createPlatform, runUntilSignal, startService } from '@admit/service-kit';
+import { TicketingModule } from './app.module';
+import { loadTicketingSettings } from './config';
+import { TICKETING_MIGRATIONS } from './database/migrations';
+import { TICKETING_OPERATIONS } from './openapi';
+import { OrdersService } from './orders/orders.service';
+
+export async function startTicketing(env: NodeJS.ProcessEnv = process.env) {
+  const settings = loadTicketingSettings(env);
+  const platform = await createPlatform({ settings, entities: [], migrations: TICKETING_MIGRATIONS });
+  return startService({
+    platform,
+    module: TicketingModule.register(platform, settings),
+    title: 'Admit ticketing service',
+    description: 'Attractions, products, orders, e-tickets and gate scans.',
+    operations: TICKETING_OPERATIONS,
+    topics: [TOPICS.payments.name],
+    handlers: (app) => {
+      const orders = app.get(OrdersService);
+      return {
+        'payment.succeeded': (payload, { manager }) => orders.onPaymentSucceeded(payload, manager),
+      };
+    },
+  });
+}
+
+if (require.main === module) runUntilSignal(() => startTicketing());
