@@ -697,6 +697,15 @@ describe.each(TARGETS)('rendered %s', (target) => {
     expect(docs().flatMap(schemaErrors)).toEqual([]);
   });
 
+  maybe('labels ConfigMaps and migration Jobs for the two-step release (docs/deployment.md)', () => {
+    const component = (d: K8sObject): string | undefined => d.metadata?.labels?.['app.kubernetes.io/component'];
+    const unlabeled = [
+      ...byKind(docs(), 'ConfigMap').filter((d) => component(d) !== 'config'),
+      ...byKind(docs(), 'Job').filter((d) => component(d) !== 'migration'),
+    ].map((d) => `${d.kind}/${d.metadata?.name}`);
+    expect(unlabeled).toEqual([]);
+  });
+
   maybe('contains no Secret (values live outside the repository)', () => {
     expect(byKind(docs(), 'Secret').map((s) => s.metadata?.name)).toEqual([]);
   });

@@ -8,7 +8,7 @@ describe('counter sale end to end', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ name: 'e2e_sale', portBase: 14000 });
-  });
+  }, 180_000);
   afterAll(async () => {
     await stack?.stop();
   });
@@ -128,5 +128,5 @@ describe('counter sale end to end', () => {
       (r) => r.status === 401,
       10000,
     );
-  });
+  }, 180_000);
 });

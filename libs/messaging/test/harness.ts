@@ -29,7 +29,7 @@ import {
   type EventConsumerOptions,
   type Logger,
   type MessagingMetrics,
-} from '@admit/messaging';
+} from '../src';
 
 export const PG_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 export const brokers = (): string[] => (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
@@ -180,7 +180,7 @@ export async function readTopic(
   enough: (messages: { partition: number; message: KafkaMessage }[]) => boolean,
   timeoutMs = 20_000,
 ): Promise<{ partition: number; message: KafkaMessage }[]> {
-  const consumer = kafka.consumer({ groupId: `it-reader-${uid()}`, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: `it-reader-${uid()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
   const seen: { partition: number; message: KafkaMessage }[] = [];
   await consumer.connect();
   try {
@@ -233,7 +233,7 @@ export async function writeEvents(
   merchantId: string,
   aggregateId: string,
   count = 1,
-  opts: { poison?: boolean; rollback?: boolean; holdMs?: number } = {},
+  opts: { poison?: boolean | string; rollback?: boolean; holdMs?: number } = {},
 ): Promise<Envelope[]> {
   const written: Envelope[] = [];
   const rollback = new Error('rollback requested');
@@ -252,7 +252,7 @@ export async function writeEvents(
             aggregateId,
             merchantId,
             payload: {
-              ticketId: `${opts.poison ? 'poison' : 'tkt'}-${aggregateId}-${seq}`,
+              ticketId: `${typeof opts.poison === 'string' ? opts.poison : opts.poison ? 'poison' : 'tkt'}-${aggregateId}-${seq}`,
               orderId: aggregateId,
               merchantId,
               reason: `seq:${seq}`,
@@ -302,18 +302,21 @@ export async function writeConcurrently(
 
 export type TestConsumer = {
   consumer: EventConsumer;
+  group: string;
   registry: Registry;
   metrics: MessagingMetrics;
   /** handler calls per event id (including failed attempts) */
   calls: Map<string, number>;
-  state: { broken: boolean };
+  /** while `broken`, the handler throws for ticket ids starting with `poisonPrefix` */
+  state: { broken: boolean; poisonPrefix: string };
   count(outcome: string): Promise<number>;
   stop(): Promise<void>;
 };
 
 /**
  * An EventConsumer for `ticket.voided` whose handler writes one it_effect row in the inbox
- * transaction. While `state.broken`, it throws for tickets named `poison-*`.
+ * transaction. While `state.broken`, it throws for tickets whose id starts with
+ * `state.poisonPrefix` (default `poison`).
  */
 export async function startConsumer(
   kafka: Kafka,
@@ -325,7 +328,7 @@ export async function startConsumer(
   const registry = new Registry();
   const metrics = messagingMetrics(registry);
   const calls = new Map<string, number>();
-  const state = { broken: true };
+  const state = { broken: true, poisonPrefix: 'poison' };
   const consumer = new EventConsumer({
     kafka,
     dataSource: ds,
@@ -338,7 +341,7 @@ export async function startConsumer(
     handlers: {
       'ticket.voided': async (payload, ctx) => {
         calls.set(ctx.envelope.eventId, (calls.get(ctx.envelope.eventId) ?? 0) + 1);
-        if (state.broken && payload.ticketId.startsWith('poison')) throw new Error(`cannot handle ${payload.ticketId}`);
+        if (state.broken && payload.ticketId.startsWith(state.poisonPrefix)) throw new Error(`cannot handle ${payload.ticketId}`);
         const seq = Number(payload.reason.replace(/^seq:/, ''));
         await ctx.manager.query(
           `INSERT INTO it_effect (consumer_group, event_id, aggregate_id, seq, kafka_partition, kafka_offset) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -351,6 +354,7 @@ export async function startConsumer(
   await consumer.start();
   return {
     consumer,
+    group: groupId,
     registry,
     metrics,
     calls,

@@ -4,7 +4,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Envelope } from '@admit/contracts';
-import type { OutboxRelay } from '@admit/messaging';
+import type { OutboxRelay } from '../src';
 import {
   countWhere,
   createTestDb,
@@ -28,6 +28,9 @@ import {
   type TestDb,
   type TestTopic,
 } from './harness';
+
+// the project-level testTimeout in jest.config.js is not applied by Jest 30 (a global option)
+jest.setTimeout(60_000);
 
 describe('outbox → relay → Kafka → EventConsumer → inbox', () => {
   let db: TestDb;

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const settings = loadPaymentSettings();
   const logger = createLogger('payment-migrate', settings.logLevel);
   await createDatabaseIfMissing(settings.databaseUrl);
-  const ds = buildDataSource({ url: settings.databaseUrl, entities: [], migrations: PAYMENT_MIGRATIONS, poolSize: 1 });
+  const ds = buildDataSource({ url: settings.databaseUrl, entities: [], migrations: PAYMENT_MIGRATIONS, poolSize: 2 });
   await ds.initialize();
   const applied = await runMigrationsLocked(ds, logger);
   logger.info({ applied }, 'migrations done');

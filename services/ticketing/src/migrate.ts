@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   const settings = loadTicketingSettings();
   const logger = createLogger('ticketing-migrate', settings.logLevel);
   await createDatabaseIfMissing(settings.databaseUrl);
-  const ds = buildDataSource({ url: settings.databaseUrl, entities: [], migrations: TICKETING_MIGRATIONS, poolSize: 1 });
+  const ds = buildDataSource({ url: settings.databaseUrl, entities: [], migrations: TICKETING_MIGRATIONS, poolSize: 2 });
   await ds.initialize();
   logger.info({ applied: await runMigrationsLocked(ds, logger) }, 'migrations done');
   await ds.destroy();

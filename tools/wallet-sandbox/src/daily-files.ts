@@ -24,16 +24,45 @@ import { refundFromRow, tradeFromRow, type TradeRecord } from './trade-repositor
  */
 
 export const TRANSACTION_COLUMNS = [
-  'Partner_transaction_id', 'Transaction_id', 'Transaction_amount', 'Charge_amount', 'Currency', 'Payment_time',
-  'Transaction_type', 'Remark', 'Secondary_merchant_industry', 'Secondary_merchant_name', 'Operator_name',
-  'Order_scene', 'Trans_currency', 'Trans_amount', 'Trans_forex_rate',
+  'Partner_transaction_id',
+  'Transaction_id',
+  'Transaction_amount',
+  'Charge_amount',
+  'Currency',
+  'Payment_time',
+  'Transaction_type',
+  'Remark',
+  'Secondary_merchant_industry',
+  'Secondary_merchant_name',
+  'Operator_name',
+  'Order_scene',
+  'Trans_currency',
+  'Trans_amount',
+  'Trans_forex_rate',
 ] as const;
 
 export const SETTLEMENT_COLUMNS = [
-  'Partner_transaction_id', 'Transaction_id', 'Amount', 'Rmb_amount', 'Fee', 'Settlement', 'Rmb_settlement',
-  'Currency', 'Rate', 'Payment_time', 'Settlement_time', 'Type', 'Status', 'Remarks',
-  'Secondary_merchant_industry', 'Secondary_merchant_name', 'Operator_name', 'Order_scene', 'Trans_currency',
-  'Trans_amount', 'Trans_forex_rate',
+  'Partner_transaction_id',
+  'Transaction_id',
+  'Amount',
+  'Rmb_amount',
+  'Fee',
+  'Settlement',
+  'Rmb_settlement',
+  'Currency',
+  'Rate',
+  'Payment_time',
+  'Settlement_time',
+  'Type',
+  'Status',
+  'Remarks',
+  'Secondary_merchant_industry',
+  'Secondary_merchant_name',
+  'Operator_name',
+  'Order_scene',
+  'Trans_currency',
+  'Trans_amount',
+  'Trans_forex_rate',
 ] as const;
 
 export type FileEventType = 'PAYMENT' | 'REFUND' | 'CANCEL' | 'REVERSAL';
@@ -67,10 +96,13 @@ async function eventsOfDay(pool: Pool, partnerId: string, day: string): Promise<
        AND closed_at >= $2 AND closed_at < $3`,
     [partnerId, range.start, range.end],
   );
-  const refunds = (await pool.query(
-    'SELECT * FROM sandbox_refund WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3',
-    [partnerId, range.start, range.end],
-  )).rows.map((row: Record<string, unknown>) => refundFromRow(row));
+  const refunds = (
+    await pool.query('SELECT * FROM sandbox_refund WHERE partner_id = $1 AND created_at >= $2 AND created_at < $3', [
+      partnerId,
+      range.start,
+      range.end,
+    ])
+  ).rows.map((row: Record<string, unknown>) => refundFromRow(row));
   const refundedTrades = new Map<string, TradeRecord>();
   if (refunds.length > 0) {
     const rows = await pool.query(
@@ -90,16 +122,27 @@ async function eventsOfDay(pool: Pool, partnerId: string, day: string): Promise<
     const trade = tradeFromRow(row);
     if (trade.paidAt === null) continue;
     events.push({
-      type: 'PAYMENT', at: trade.paidAt, partnerId: trade.partnerTransId, trade, amountMinor: trade.amountMinor,
-      amountCnyMinor: cny(trade, trade.amountMinor), feeMinor: trade.feeMinor, remark: trade.transName,
+      type: 'PAYMENT',
+      at: trade.paidAt,
+      partnerId: trade.partnerTransId,
+      trade,
+      amountMinor: trade.amountMinor,
+      amountCnyMinor: cny(trade, trade.amountMinor),
+      feeMinor: trade.feeMinor,
+      remark: trade.transName,
     });
   }
   for (const row of reversed.rows as Array<Record<string, unknown>>) {
     const trade = tradeFromRow(row);
     if (trade.closedAt === null) continue;
     events.push({
-      type: trade.reversalType ?? 'REVERSAL', at: trade.closedAt, partnerId: trade.partnerTransId, trade,
-      amountMinor: trade.amountMinor, amountCnyMinor: cny(trade, trade.amountMinor), feeMinor: trade.feeMinor,
+      type: trade.reversalType ?? 'REVERSAL',
+      at: trade.closedAt,
+      partnerId: trade.partnerTransId,
+      trade,
+      amountMinor: trade.amountMinor,
+      amountCnyMinor: cny(trade, trade.amountMinor),
+      feeMinor: trade.feeMinor,
       remark: trade.transName,
     });
   }
@@ -107,8 +150,14 @@ async function eventsOfDay(pool: Pool, partnerId: string, day: string): Promise<
     const trade = refundedTrades.get(refund.partnerTransId);
     if (trade === undefined) continue;
     events.push({
-      type: 'REFUND', at: refund.createdAt, partnerId: refund.partnerRefundId, trade, amountMinor: refund.amountMinor,
-      amountCnyMinor: refund.amountCnyMinor ?? cny(trade, refund.amountMinor), feeMinor: 0, remark: refund.reason ?? '',
+      type: 'REFUND',
+      at: refund.createdAt,
+      partnerId: refund.partnerRefundId,
+      trade,
+      amountMinor: refund.amountMinor,
+      amountCnyMinor: refund.amountCnyMinor ?? cny(trade, refund.amountMinor),
+      feeMinor: 0,
+      remark: refund.reason ?? '',
     });
   }
   events.sort((a, b) => a.at.getTime() - b.at.getTime() || a.partnerId.localeCompare(b.partnerId));
@@ -123,15 +172,32 @@ function rateOf(trade: TradeRecord): string {
 export async function transactionFile(pool: Pool, partnerId: string, day: string): Promise<string | undefined> {
   const events = await eventsOfDay(pool, partnerId, day);
   if (events === undefined) return undefined;
-  const lines = [`Partner:${partnerId}|Payment_time:${day}|Total_count:${events.length}`, TRANSACTION_COLUMNS.join('|')];
+  const lines = [
+    `Partner:${partnerId}|Payment_time:${day}|Total_count:${events.length}`,
+    TRANSACTION_COLUMNS.join('|'),
+  ];
   for (const e of events) {
     const t = e.trade;
     const amount = formatWalletAmount(e.amountMinor, t.currency);
-    lines.push([
-      e.partnerId, t.alipayTransId, amount, formatWalletAmount(e.feeMinor, t.currency), t.currency, beijingDateTime(e.at),
-      e.type, clean(e.remark), clean(t.secondaryMerchantIndustry), clean(t.secondaryMerchantName), clean(t.storeName),
-      'paymentQrCode', t.currency, amount, '1',
-    ].join('|'));
+    lines.push(
+      [
+        e.partnerId,
+        t.alipayTransId,
+        amount,
+        formatWalletAmount(e.feeMinor, t.currency),
+        t.currency,
+        beijingDateTime(e.at),
+        e.type,
+        clean(e.remark),
+        clean(t.secondaryMerchantIndustry),
+        clean(t.secondaryMerchantName),
+        clean(t.storeName),
+        'paymentQrCode',
+        t.currency,
+        amount,
+        '1',
+      ].join('|'),
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -140,22 +206,43 @@ export async function transactionFile(pool: Pool, partnerId: string, day: string
 export async function settlementFile(pool: Pool, partnerId: string, day: string): Promise<string | undefined> {
   const events = await eventsOfDay(pool, partnerId, day);
   if (events === undefined) return undefined;
-  const lines = [`Partner:${partnerId}|Settlement_time:${day}|Total_count:${events.length}`, SETTLEMENT_COLUMNS.join('|')];
+  const lines = [
+    `Partner:${partnerId}|Settlement_time:${day}|Total_count:${events.length}`,
+    SETTLEMENT_COLUMNS.join('|'),
+  ];
   for (const e of events) {
     const t = e.trade;
     const settlementMinor = e.amountMinor - e.feeMinor;
     const rate = rateOf(t);
-    const rmbSettlement = t.currency === 'CNY' ? settlementMinor : toCnyMinor(settlementMinor, t.currency, rate === '' ? '0' : rate);
+    const rmbSettlement =
+      t.currency === 'CNY' ? settlementMinor : toCnyMinor(settlementMinor, t.currency, rate === '' ? '0' : rate);
     const cancelled = e.type === 'CANCEL' || e.type === 'REVERSAL';
     const amount = formatWalletAmount(e.amountMinor, t.currency);
-    lines.push([
-      cancelled ? t.alipayTransId : e.partnerId, t.alipayTransId, amount, formatWalletAmount(e.amountCnyMinor, 'CNY'),
-      formatWalletAmount(e.feeMinor, t.currency), formatWalletAmount(settlementMinor, t.currency),
-      formatWalletAmount(rmbSettlement, 'CNY'), t.currency, rate, beijingDateTime(e.at), `${day} 23:59:59`,
-      e.type === 'PAYMENT' ? 'P' : 'R', 'L', clean(e.type === 'PAYMENT' ? e.remark : `${e.type} ${e.remark}`.trim()),
-      clean(t.secondaryMerchantIndustry), clean(t.secondaryMerchantName), clean(t.storeName), 'paymentQrCode',
-      t.currency, amount, '1',
-    ].join('|'));
+    lines.push(
+      [
+        cancelled ? t.alipayTransId : e.partnerId,
+        t.alipayTransId,
+        amount,
+        formatWalletAmount(e.amountCnyMinor, 'CNY'),
+        formatWalletAmount(e.feeMinor, t.currency),
+        formatWalletAmount(settlementMinor, t.currency),
+        formatWalletAmount(rmbSettlement, 'CNY'),
+        t.currency,
+        rate,
+        beijingDateTime(e.at),
+        `${day} 23:59:59`,
+        e.type === 'PAYMENT' ? 'P' : 'R',
+        'L',
+        clean(e.type === 'PAYMENT' ? e.remark : `${e.type} ${e.remark}`.trim()),
+        clean(t.secondaryMerchantIndustry),
+        clean(t.secondaryMerchantName),
+        clean(t.storeName),
+        'paymentQrCode',
+        t.currency,
+        amount,
+        '1',
+      ].join('|'),
+    );
   }
   return lines.join('\n') + '\n';
 }

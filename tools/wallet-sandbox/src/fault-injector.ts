@@ -43,7 +43,9 @@ export class FaultInjector {
   take(service: string, params: Record<string, string>): Fault | undefined {
     const id = params['partner_trans_id'] ?? params['out_trade_no'];
     const index = this.faults.findIndex(
-      (f) => (f.service === undefined || f.service === service) && (f.partnerTransId === undefined || f.partnerTransId === id),
+      (f) =>
+        (f.service === undefined || f.service === service) &&
+        (f.partnerTransId === undefined || f.partnerTransId === id),
     );
     if (index < 0) return undefined;
     const fault = this.faults[index];

@@ -40,29 +40,65 @@ const COMMON_PARAMS = ['service', 'partner', '_input_charset', 'sign', 'sign_typ
 /** Parameters each service accepts (anything else is ILLEGAL_ARGUMENT: "send only defined parameters"). */
 const ALLOWED_PARAMS: Record<SandboxService, readonly string[]> = {
   [SANDBOX_SERVICES.pay]: [
-    'notify_url', 'alipay_seller_id', 'quantity', 'trans_name', 'partner_trans_id', 'currency', 'trans_currency',
-    'trans_amount', 'buyer_identity_code', 'identity_code_type', 'trans_create_time', 'memo', 'biz_product',
-    'extend_info', 'trade_information',
+    'notify_url',
+    'alipay_seller_id',
+    'quantity',
+    'trans_name',
+    'partner_trans_id',
+    'currency',
+    'trans_currency',
+    'trans_amount',
+    'buyer_identity_code',
+    'identity_code_type',
+    'trans_create_time',
+    'memo',
+    'biz_product',
+    'extend_info',
+    'trade_information',
   ],
   [SANDBOX_SERVICES.query]: ['partner_trans_id', 'alipay_trans_id'],
   [SANDBOX_SERVICES.cancel]: ['timestamp', 'terminal_timestamp', 'out_trade_no', 'trade_no'],
   [SANDBOX_SERVICES.refund]: [
-    'notify_url', 'partner_trans_id', 'alipay_trans_id', 'partner_refund_id', 'refund_amount', 'currency',
-    'refund_reason', 'is_sync',
+    'notify_url',
+    'partner_trans_id',
+    'alipay_trans_id',
+    'partner_refund_id',
+    'refund_amount',
+    'currency',
+    'refund_reason',
+    'is_sync',
   ],
   [SANDBOX_SERVICES.secmerchant]: [
-    'timestamp', 'secondary_merchant_name', 'secondary_merchant_id', 'secondary_merchant_type', 'store_id', 'store_name',
-    'store_country', 'store_address', 'store_industry', 'internal_store_photo', 'external_storefront_photo',
-    'registration_no', 'register_country', 'register_address', 'shareholder_name', 'shareholder_id',
-    'representative_name', 'representative_id', 'settlement_no', 'contact_no', 'contact_email', 'cs_no', 'cs_email',
+    'timestamp',
+    'secondary_merchant_name',
+    'secondary_merchant_id',
+    'secondary_merchant_type',
+    'store_id',
+    'store_name',
+    'store_country',
+    'store_address',
+    'store_industry',
+    'internal_store_photo',
+    'external_storefront_photo',
+    'registration_no',
+    'register_country',
+    'register_address',
+    'shareholder_name',
+    'shareholder_id',
+    'representative_name',
+    'representative_id',
+    'settlement_no',
+    'contact_no',
+    'contact_email',
+    'cs_no',
+    'cs_email',
     'extend_params',
   ],
 };
 
 /** What a service answers: business fields (signed), or a gateway-level error (is_success=F). */
 export type ServiceAnswer =
-  | { kind: 'business'; fields: Record<string, string>; holdMs?: number }
-  | { kind: 'gateway_error'; error: string };
+  { kind: 'business'; fields: Record<string, string>; holdMs?: number } | { kind: 'gateway_error'; error: string };
 
 export type ServiceContext = {
   pool: Pool;
@@ -98,7 +134,11 @@ function isHttpUrl(text: string): boolean {
 }
 
 /** Rejects undefined parameters and missing required ones (ILLEGAL_ARGUMENT). */
-export function checkParams(service: SandboxService, params: Record<string, string>, required: readonly string[]): string | undefined {
+export function checkParams(
+  service: SandboxService,
+  params: Record<string, string>,
+  required: readonly string[],
+): string | undefined {
   const allowed = new Set([...COMMON_PARAMS, ...ALLOWED_PARAMS[service]]);
   for (const key of Object.keys(params)) if (!allowed.has(key)) return `unexpected parameter ${key}`;
   for (const key of required) if ((params[key] ?? '') === '') return `missing parameter ${key}`;
@@ -182,24 +222,33 @@ function parseExtendInfo(text: string | undefined): ExtendInfo | 'invalid' {
 export async function spotPay(ctx: ServiceContext, p: Record<string, string>): Promise<ServiceAnswer> {
   const { options } = ctx;
   const bad = checkParams(SANDBOX_SERVICES.pay, p, [
-    'alipay_seller_id', 'trans_name', 'partner_trans_id', 'currency', 'trans_amount', 'buyer_identity_code', 'biz_product',
+    'alipay_seller_id',
+    'trans_name',
+    'partner_trans_id',
+    'currency',
+    'trans_amount',
+    'buyer_identity_code',
+    'biz_product',
   ]);
   if (bad !== undefined) return gatewayError('ILLEGAL_ARGUMENT');
   const partnerTransId = p['partner_trans_id'] ?? '';
   const currency = p['currency'] ?? '';
   const code = p['buyer_identity_code'] ?? '';
-  if (partnerTransId.length > 64 || (p['trans_name'] ?? '').length > 256 || code.length > 32) return gatewayError('ILLEGAL_ARGUMENT');
+  if (partnerTransId.length > 64 || (p['trans_name'] ?? '').length > 256 || code.length > 32)
+    return gatewayError('ILLEGAL_ARGUMENT');
   if (p['alipay_seller_id'] !== options.partnerId) return gatewayError('ILLEGAL_ARGUMENT');
   if (p['biz_product'] !== 'OVERSEAS_MBARCODE_PAY') return gatewayError('ILLEGAL_ARGUMENT');
   if (!isSandboxCurrency(currency)) return gatewayError('ILLEGAL_ARGUMENT');
   const amountMinor = parseWalletAmount(p['trans_amount'] ?? '', currency);
   if (amountMinor === undefined) return gatewayError('ILLEGAL_ARGUMENT');
   const codeType = p['identity_code_type'];
-  if (codeType !== undefined && codeType !== 'barcode' && codeType !== 'qrcode') return gatewayError('ILLEGAL_ARGUMENT');
+  if (codeType !== undefined && codeType !== 'barcode' && codeType !== 'qrcode')
+    return gatewayError('ILLEGAL_ARGUMENT');
   const createTime = p['trans_create_time'];
   if (createTime !== undefined && !isCompactBeijingTime(createTime)) return gatewayError('ILLEGAL_ARGUMENT');
   const notifyUrl = p['notify_url'];
-  if (notifyUrl !== undefined && (notifyUrl.length > 200 || !isHttpUrl(notifyUrl))) return gatewayError('ILLEGAL_ARGUMENT');
+  if (notifyUrl !== undefined && (notifyUrl.length > 200 || !isHttpUrl(notifyUrl)))
+    return gatewayError('ILLEGAL_ARGUMENT');
   const extend = parseExtendInfo(p['extend_info']);
   if (extend === 'invalid') return gatewayError('ILLEGAL_ARGUMENT');
   if (p['trans_currency'] !== undefined && p['trans_currency'] !== currency) {
@@ -213,7 +262,12 @@ export async function spotPay(ctx: ServiceContext, p: Record<string, string>): P
   const rate = options.fxRates[currency];
   if (rate === undefined) return business(payFailFields(partnerTransId, 'EXCHANGE_AMOUNT_OR_CURRENCY_ERROR'));
   if (options.requireRegistration && extend.secondary_merchant_id !== undefined) {
-    const registered = await isRegistered(ctx.pool, options.partnerId, extend.secondary_merchant_id, extend.store_id ?? null);
+    const registered = await isRegistered(
+      ctx.pool,
+      options.partnerId,
+      extend.secondary_merchant_id,
+      extend.store_id ?? null,
+    );
     if (!registered) return business(payFailFields(partnerTransId, 'SECONDARY_MERCHANT_NOT_EXIST'));
   }
 
@@ -260,7 +314,10 @@ export async function spotPay(ctx: ServiceContext, p: Record<string, string>): P
     if (failCode !== undefined) return business(payFailFields(partnerTransId, failCode));
     switch (behaviour) {
       case 'pay_now':
-        await client.query('UPDATE sandbox_trade SET answered_success = true WHERE partner_id = $1 AND partner_trans_id = $2', [options.partnerId, partnerTransId]);
+        await client.query(
+          'UPDATE sandbox_trade SET answered_success = true WHERE partner_id = $1 AND partner_trans_id = $2',
+          [options.partnerId, partnerTransId],
+        );
         return business(paySuccessFields(inserted));
       case 'timeout_then_paid':
         return business(paySuccessFields(inserted), options.timeoutSleepMs);
@@ -275,7 +332,13 @@ export async function spotPay(ctx: ServiceContext, p: Record<string, string>): P
 }
 
 /** A spot.pay for a partner_trans_id that already exists: same data → the trade's state. */
-async function repeatedPay(ctx: ServiceContext, trade: TradeRecord, currency: string, amountMinor: number, code: string): Promise<ServiceAnswer> {
+async function repeatedPay(
+  ctx: ServiceContext,
+  trade: TradeRecord,
+  currency: string,
+  amountMinor: number,
+  code: string,
+): Promise<ServiceAnswer> {
   if (trade.buyerIdentityCode === null) return business(payFailFields(trade.partnerTransId, 'TRADE_HAS_CLOSE'));
   if (trade.currency !== currency || trade.amountMinor !== amountMinor) {
     return business(payFailFields(trade.partnerTransId, 'CONTEXT_INCONSISTENT'));
@@ -297,11 +360,16 @@ export async function overseasQuery(ctx: ServiceContext, p: Record<string, strin
   if (partnerTransId === undefined && alipayTransId === undefined) return gatewayError('ILLEGAL_ARGUMENT');
   await promoteDueTrades(ctx);
   // When both are sent, alipay_trans_id is checked first (brief §2.2).
-  const trade = alipayTransId !== undefined
-    ? await findTrade(ctx.pool, ctx.options.partnerId, { alipayTransId })
-    : await findTrade(ctx.pool, ctx.options.partnerId, { partnerTransId: partnerTransId ?? '' });
+  const trade =
+    alipayTransId !== undefined
+      ? await findTrade(ctx.pool, ctx.options.partnerId, { alipayTransId })
+      : await findTrade(ctx.pool, ctx.options.partnerId, { partnerTransId: partnerTransId ?? '' });
   if (trade === undefined || (partnerTransId !== undefined && trade.partnerTransId !== partnerTransId)) {
-    return business({ result_code: 'FAIL', error: 'TRANS_NOT_FOUND', ...(partnerTransId !== undefined ? { partner_trans_id: partnerTransId } : {}) });
+    return business({
+      result_code: 'FAIL',
+      error: 'TRANS_NOT_FOUND',
+      ...(partnerTransId !== undefined ? { partner_trans_id: partnerTransId } : {}),
+    });
   }
   const fields: Record<string, string> = {
     result_code: 'SUCCESS',
@@ -321,7 +389,13 @@ export async function overseasQuery(ctx: ServiceContext, p: Record<string, strin
   return business(fields);
 }
 
-function cancelFail(outTradeNo: string, code: string, description: string, retry: 'Y' | 'N', tradeNo?: string): ServiceAnswer {
+function cancelFail(
+  outTradeNo: string,
+  code: string,
+  description: string,
+  retry: 'Y' | 'N',
+  tradeNo?: string,
+): ServiceAnswer {
   return business({
     result_code: 'FAIL',
     out_trade_no: outTradeNo,
@@ -353,16 +427,41 @@ export async function acquireCancel(ctx: ServiceContext, p: Record<string, strin
     if (trade === undefined) {
       // Close the id in advance: a late pay request must not succeed after the merchant gave up.
       await insertTrade(client, {
-        partnerId: options.partnerId, partnerTransId: outTradeNo, alipayTransId: newAlipayTransId(now),
-        behaviour: 'cancelled_before_pay', status: 'TRADE_CLOSED', failCode: null, buyerIdentityCode: null,
-        buyerUserId: null, buyerLoginId: null, currency: 'CNY', amountMinor: 0, transName: '', exchangeRate: null,
-        amountCnyMinor: null, feeMinor: 0, secondaryMerchantId: null, secondaryMerchantName: null,
-        secondaryMerchantIndustry: null, storeId: null, storeName: null, notifyUrl: null, createdAt: now,
-        confirmAt: null, paidAt: null, closedAt: now, closeAction: 'close',
+        partnerId: options.partnerId,
+        partnerTransId: outTradeNo,
+        alipayTransId: newAlipayTransId(now),
+        behaviour: 'cancelled_before_pay',
+        status: 'TRADE_CLOSED',
+        failCode: null,
+        buyerIdentityCode: null,
+        buyerUserId: null,
+        buyerLoginId: null,
+        currency: 'CNY',
+        amountMinor: 0,
+        transName: '',
+        exchangeRate: null,
+        amountCnyMinor: null,
+        feeMinor: 0,
+        secondaryMerchantId: null,
+        secondaryMerchantName: null,
+        secondaryMerchantIndustry: null,
+        storeId: null,
+        storeName: null,
+        notifyUrl: null,
+        createdAt: now,
+        confirmAt: null,
+        paidAt: null,
+        closedAt: now,
+        closeAction: 'close',
       });
       trade = await findTrade(client, options.partnerId, { partnerTransId: outTradeNo }, true);
       if (trade === undefined) return gatewayError('SYSTEM_ERROR');
-      return business({ result_code: 'SUCCESS', out_trade_no: outTradeNo, trade_no: trade.alipayTransId, action: 'close' });
+      return business({
+        result_code: 'SUCCESS',
+        out_trade_no: outTradeNo,
+        trade_no: trade.alipayTransId,
+        action: 'close',
+      });
     }
     const tradeNo = p['trade_no'];
     if (tradeNo !== undefined && tradeNo !== trade.alipayTransId) {
@@ -372,23 +471,50 @@ export async function acquireCancel(ctx: ServiceContext, p: Record<string, strin
       if (trade.closeAction === 'refunded') {
         return cancelFail(outTradeNo, 'TRADE_STATUS_ERROR', 'trade was fully refunded', 'N', trade.alipayTransId);
       }
-      return business({ result_code: 'SUCCESS', out_trade_no: outTradeNo, trade_no: trade.alipayTransId, action: trade.closeAction === 'refund' ? 'refund' : 'close' });
+      return business({
+        result_code: 'SUCCESS',
+        out_trade_no: outTradeNo,
+        trade_no: trade.alipayTransId,
+        action: trade.closeAction === 'refund' ? 'refund' : 'close',
+      });
     }
     if (trade.status === 'WAIT_BUYER_PAY') {
       const closed = await closeTrade(client, trade, now, 'close', null);
       await enqueueNotification(client, ctx.notify, closed, 'closeTradeAction', now);
-      return business({ result_code: 'SUCCESS', out_trade_no: outTradeNo, trade_no: trade.alipayTransId, action: 'close' });
+      return business({
+        result_code: 'SUCCESS',
+        out_trade_no: outTradeNo,
+        trade_no: trade.alipayTransId,
+        action: 'close',
+      });
     }
     // TRADE_SUCCESS
     if (trade.paidAt === null || beijingDate(trade.paidAt) !== beijingDate(now)) {
-      return cancelFail(outTradeNo, 'TRADE_CANCEL_TIME_OUT', 'a paid trade can only be cancelled on its GMT+8 payment day; refund it', 'N', trade.alipayTransId);
+      return cancelFail(
+        outTradeNo,
+        'TRADE_CANCEL_TIME_OUT',
+        'a paid trade can only be cancelled on its GMT+8 payment day; refund it',
+        'N',
+        trade.alipayTransId,
+      );
     }
     if (trade.refundedMinor > 0) {
-      return cancelFail(outTradeNo, 'TRADE_STATUS_ERROR', 'trade has refunds; refund the rest instead', 'N', trade.alipayTransId);
+      return cancelFail(
+        outTradeNo,
+        'TRADE_STATUS_ERROR',
+        'trade has refunds; refund the rest instead',
+        'N',
+        trade.alipayTransId,
+      );
     }
     const reversed = await closeTrade(client, trade, now, 'refund', trade.answeredSuccess ? 'CANCEL' : 'REVERSAL');
     await enqueueNotification(client, ctx.notify, reversed, 'reverseAction', now);
-    return business({ result_code: 'SUCCESS', out_trade_no: outTradeNo, trade_no: trade.alipayTransId, action: 'refund' });
+    return business({
+      result_code: 'SUCCESS',
+      out_trade_no: outTradeNo,
+      trade_no: trade.alipayTransId,
+      action: 'refund',
+    });
   });
 }
 
@@ -403,12 +529,18 @@ function refundFail(p: Record<string, string>, error: string): ServiceAnswer {
 
 /** `alipay.acquire.overseas.spot.refund`: partial/repeated refunds, idempotent by partner_refund_id. */
 export async function spotRefund(ctx: ServiceContext, p: Record<string, string>): Promise<ServiceAnswer> {
-  const bad = checkParams(SANDBOX_SERVICES.refund, p, ['partner_trans_id', 'partner_refund_id', 'refund_amount', 'currency']);
+  const bad = checkParams(SANDBOX_SERVICES.refund, p, [
+    'partner_trans_id',
+    'partner_refund_id',
+    'refund_amount',
+    'currency',
+  ]);
   if (bad !== undefined) return gatewayError('ILLEGAL_ARGUMENT');
   const partnerTransId = p['partner_trans_id'] ?? '';
   const partnerRefundId = p['partner_refund_id'] ?? '';
   const currency = p['currency'] ?? '';
-  if (partnerRefundId.length > 64 || partnerTransId.length > 64 || (p['refund_reason'] ?? '').length > 128) return gatewayError('ILLEGAL_ARGUMENT');
+  if (partnerRefundId.length > 64 || partnerTransId.length > 64 || (p['refund_reason'] ?? '').length > 128)
+    return gatewayError('ILLEGAL_ARGUMENT');
   if (partnerRefundId === partnerTransId) return gatewayError('ILLEGAL_ARGUMENT');
   const isSync = p['is_sync'] ?? 'N';
   if (isSync !== 'Y' && isSync !== 'N') return gatewayError('ILLEGAL_ARGUMENT');
@@ -429,10 +561,16 @@ export async function spotRefund(ctx: ServiceContext, p: Record<string, string>)
 
     const previous = await findRefund(client, options.partnerId, partnerRefundId);
     if (previous !== undefined) {
-      if (previous.partnerTransId !== partnerTransId || previous.amountMinor !== amountMinor || previous.currency !== currency) {
+      if (
+        previous.partnerTransId !== partnerTransId ||
+        previous.amountMinor !== amountMinor ||
+        previous.currency !== currency
+      ) {
         return refundFail(p, 'CONTEXT_INCONSISTENT');
       }
-      return business(refundSuccessFields(trade, previous.partnerRefundId, previous.amountMinor, previous.amountCnyMinor));
+      return business(
+        refundSuccessFields(trade, previous.partnerRefundId, previous.amountMinor, previous.amountCnyMinor),
+      );
     }
     if (currency !== trade.currency) return refundFail(p, 'CURRENCY_NOT_MATCH');
     if (trade.status === 'WAIT_BUYER_PAY' || trade.paidAt === null) return refundFail(p, 'TRADE_STATUS_ERROR');
@@ -443,20 +581,38 @@ export async function spotRefund(ctx: ServiceContext, p: Record<string, string>)
 
     const amountCnyMinor = trade.exchangeRate !== null ? toCnyMinor(amountMinor, currency, trade.exchangeRate) : null;
     await insertRefund(client, {
-      partnerId: options.partnerId, partnerRefundId, partnerTransId, alipayTransId: trade.alipayTransId, currency,
-      amountMinor, amountCnyMinor, exchangeRate: trade.exchangeRate, reason: p['refund_reason'] ?? null, createdAt: now,
+      partnerId: options.partnerId,
+      partnerRefundId,
+      partnerTransId,
+      alipayTransId: trade.alipayTransId,
+      currency,
+      amountMinor,
+      amountCnyMinor,
+      exchangeRate: trade.exchangeRate,
+      reason: p['refund_reason'] ?? null,
+      createdAt: now,
     });
     let updated = await addRefunded(client, trade, amountMinor);
-    if (updated.refundedMinor === updated.amountMinor) updated = await closeTrade(client, updated, now, 'refunded', null);
+    if (updated.refundedMinor === updated.amountMinor)
+      updated = await closeTrade(client, updated, now, 'refunded', null);
     if (isSync === 'N') {
       const url = notifyUrl ?? null;
-      await enqueueNotification(client, ctx.notify, { ...updated, notifyUrl: url }, 'refundFPAction', now, { partnerRefundId, amountMinor, amountCnyMinor });
+      await enqueueNotification(client, ctx.notify, { ...updated, notifyUrl: url }, 'refundFPAction', now, {
+        partnerRefundId,
+        amountMinor,
+        amountCnyMinor,
+      });
     }
     return business(refundSuccessFields(updated, partnerRefundId, amountMinor, amountCnyMinor));
   });
 }
 
-function refundSuccessFields(trade: TradeRecord, partnerRefundId: string, amountMinor: number, amountCnyMinor: number | null): Record<string, string> {
+function refundSuccessFields(
+  trade: TradeRecord,
+  partnerRefundId: string,
+  amountMinor: number,
+  amountCnyMinor: number | null,
+): Record<string, string> {
   const fields: Record<string, string> = {
     result_code: 'SUCCESS',
     partner_trans_id: trade.partnerTransId,
@@ -475,7 +631,12 @@ function refundSuccessFields(trade: TradeRecord, partnerRefundId: string, amount
 /** `alipay.overseas.secmerchant.offline.maintain`: stores (or updates) the registration. */
 export async function secmerchantMaintain(ctx: ServiceContext, p: Record<string, string>): Promise<ServiceAnswer> {
   const bad = checkParams(SANDBOX_SERVICES.secmerchant, p, [
-    'timestamp', 'secondary_merchant_name', 'secondary_merchant_id', 'store_id', 'store_name', 'store_industry',
+    'timestamp',
+    'secondary_merchant_name',
+    'secondary_merchant_id',
+    'store_id',
+    'store_name',
+    'store_industry',
   ]);
   if (bad !== undefined) return gatewayError('ILLEGAL_ARGUMENT');
   const id = p['secondary_merchant_id'] ?? '';
@@ -507,5 +668,10 @@ export async function secmerchantMaintain(ctx: ServiceContext, p: Record<string,
     fields,
     at: now,
   });
-  return business({ result_code: 'SUCCESS', secondary_merchant_id: id, store_id: storeId, registration_status: outcome === 'created' ? 'CREATED' : 'UPDATED' });
+  return business({
+    result_code: 'SUCCESS',
+    secondary_merchant_id: id,
+    store_id: storeId,
+    registration_status: outcome === 'created' ? 'CREATED' : 'UPDATED',
+  });
 }

@@ -16,7 +16,13 @@ import type { TradeRecord } from './trade-repository';
  */
 
 export const NOTIFY_RETRY_DELAYS_MS: readonly number[] = [
-  2 * 60_000, 10 * 60_000, 10 * 60_000, 60 * 60_000, 2 * 3600_000, 6 * 3600_000, 15 * 3600_000,
+  2 * 60_000,
+  10 * 60_000,
+  10 * 60_000,
+  60 * 60_000,
+  2 * 3600_000,
+  6 * 3600_000,
+  15 * 3600_000,
 ];
 export const NOTIFY_MAX_ATTEMPTS = NOTIFY_RETRY_DELAYS_MS.length + 1;
 
@@ -53,7 +59,8 @@ export function tradeNotificationFields(
   if (trade.buyerUserId !== null) fields['buyer_id'] = trade.buyerUserId;
   if (trade.buyerLoginId !== null) fields['buyer_login_id'] = trade.buyerLoginId;
   if (trade.exchangeRate !== null && trade.currency !== 'CNY') fields['exchange_rate'] = trade.exchangeRate;
-  if (trade.amountCnyMinor !== null && trade.currency !== 'CNY') fields['trans_amount_cny'] = formatWalletAmount(trade.amountCnyMinor, 'CNY');
+  if (trade.amountCnyMinor !== null && trade.currency !== 'CNY')
+    fields['trans_amount_cny'] = formatWalletAmount(trade.amountCnyMinor, 'CNY');
   if (refund !== undefined) {
     fields['partner_refund_id'] = refund.partnerRefundId;
     fields['refund_amount'] = formatWalletAmount(refund.amountMinor, trade.currency);
@@ -99,7 +106,12 @@ export type DeliveryOptions = {
 };
 
 /** Claims due notifications (a lease, so a crash mid-delivery leads to a resend) and sends them. */
-export async function deliverDueNotifications(pool: Pool, partnerId: string, options: DeliveryOptions, batch = 20): Promise<number> {
+export async function deliverDueNotifications(
+  pool: Pool,
+  partnerId: string,
+  options: DeliveryOptions,
+  batch = 20,
+): Promise<number> {
   const now = options.now();
   const lease = new Date(now.getTime() + options.timeoutMs + 5_000);
   // Each sandbox delivers the notifications of its own partner only.
@@ -112,22 +124,34 @@ export async function deliverDueNotifications(pool: Pool, partnerId: string, opt
     [now, lease, batch, partnerId],
   );
   const due: DueNotification[] = claimed.rows;
-  await Promise.all(due.map(async (n) => {
-    const outcome = await postNotification(n.url, n.form, options.timeoutMs);
-    const at = options.now();
-    if (outcome === 'success') {
-      await pool.query(`UPDATE sandbox_notification SET status = 'delivered', delivered_at = $2, last_error = NULL WHERE id = $1`, [n.id, at]);
-      return;
-    }
-    const delay = NOTIFY_RETRY_DELAYS_MS[n.attempts - 1];
-    if (delay === undefined || n.attempts >= NOTIFY_MAX_ATTEMPTS) {
-      await pool.query(`UPDATE sandbox_notification SET status = 'failed', last_error = $2 WHERE id = $1`, [n.id, outcome]);
-      options.log(`notification ${n.form['notify_id'] ?? n.id} given up after ${n.attempts} attempts: ${outcome}`);
-      return;
-    }
-    const next = new Date(at.getTime() + Math.max(1, Math.round(delay * options.scheduleScale)));
-    await pool.query(`UPDATE sandbox_notification SET next_attempt_at = $2, last_error = $3 WHERE id = $1`, [n.id, next, outcome]);
-  }));
+  await Promise.all(
+    due.map(async (n) => {
+      const outcome = await postNotification(n.url, n.form, options.timeoutMs);
+      const at = options.now();
+      if (outcome === 'success') {
+        await pool.query(
+          `UPDATE sandbox_notification SET status = 'delivered', delivered_at = $2, last_error = NULL WHERE id = $1`,
+          [n.id, at],
+        );
+        return;
+      }
+      const delay = NOTIFY_RETRY_DELAYS_MS[n.attempts - 1];
+      if (delay === undefined || n.attempts >= NOTIFY_MAX_ATTEMPTS) {
+        await pool.query(`UPDATE sandbox_notification SET status = 'failed', last_error = $2 WHERE id = $1`, [
+          n.id,
+          outcome,
+        ]);
+        options.log(`notification ${n.form['notify_id'] ?? n.id} given up after ${n.attempts} attempts: ${outcome}`);
+        return;
+      }
+      const next = new Date(at.getTime() + Math.max(1, Math.round(delay * options.scheduleScale)));
+      await pool.query(`UPDATE sandbox_notification SET next_attempt_at = $2, last_error = $3 WHERE id = $1`, [
+        n.id,
+        next,
+        outcome,
+      ]);
+    }),
+  );
   return due.length;
 }
 
@@ -142,23 +166,34 @@ async function postNotification(url: string, form: Record<string, string>, timeo
   }
   const transport = target.protocol === 'https:' ? https : http;
   return await new Promise<string>((resolve) => {
-    const req = transport.request(target, {
-      method: 'POST',
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8', 'content-length': String(body.length) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size <= 4096) chunks.push(chunk);
-      });
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8').trim();
-        resolve(res.statusCode === 200 && text === 'success' ? 'success' : `HTTP ${res.statusCode ?? 0}: ${text.slice(0, 100)}`);
-      });
-      res.on('error', (err) => resolve(`response error: ${err.message}`));
-    });
+    const req = transport.request(
+      target,
+      {
+        method: 'POST',
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded; charset=UTF-8',
+          'content-length': String(body.length),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size <= 4096) chunks.push(chunk);
+        });
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8').trim();
+          resolve(
+            res.statusCode === 200 && text === 'success'
+              ? 'success'
+              : `HTTP ${res.statusCode ?? 0}: ${text.slice(0, 100)}`,
+          );
+        });
+        res.on('error', (err) => resolve(`response error: ${err.message}`));
+      },
+    );
     req.on('error', (err) => resolve(`request error: ${err.message}`));
     req.end(body);
   });
@@ -175,10 +210,20 @@ export type NotificationRecord = {
   form: Record<string, string>;
 };
 
-export async function listNotifications(pool: Pool, partnerId: string, partnerTransId?: string): Promise<NotificationRecord[]> {
+export async function listNotifications(
+  pool: Pool,
+  partnerId: string,
+  partnerTransId?: string,
+): Promise<NotificationRecord[]> {
   const result = await pool.query<{
-    notify_id: string; partner_trans_id: string; url: string; status: 'pending' | 'delivered' | 'failed';
-    attempts: number; next_attempt_at: Date; last_error: string | null; form: Record<string, string>;
+    notify_id: string;
+    partner_trans_id: string;
+    url: string;
+    status: 'pending' | 'delivered' | 'failed';
+    attempts: number;
+    next_attempt_at: Date;
+    last_error: string | null;
+    form: Record<string, string>;
   }>(
     partnerTransId === undefined
       ? 'SELECT * FROM sandbox_notification WHERE partner_id = $1 ORDER BY id DESC LIMIT 200'

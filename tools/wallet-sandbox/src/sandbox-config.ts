@@ -47,8 +47,20 @@ export const DEFAULT_MD5_KEY = 'admitsandboxdevkey0123456789abcd';
 export const DEFAULT_PARTNER_ID = '2088000000000001';
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/admit_wallet_sandbox';
 export const DEFAULT_FX_RATES: Readonly<Record<string, string>> = {
-  CNY: '1', JPY: '0.048', USD: '7.1', EUR: '7.8', GBP: '9.1', HKD: '0.91', SGD: '5.3', KRW: '0.0052',
-  AUD: '4.7', CAD: '5.2', CHF: '8.1', THB: '0.2', NZD: '4.3', MYR: '1.52',
+  CNY: '1',
+  JPY: '0.048',
+  USD: '7.1',
+  EUR: '7.8',
+  GBP: '9.1',
+  HKD: '0.91',
+  SGD: '5.3',
+  KRW: '0.0052',
+  AUD: '4.7',
+  CAD: '5.2',
+  CHF: '8.1',
+  THB: '0.2',
+  NZD: '4.3',
+  MYR: '1.52',
 };
 
 export function defaultSandboxOptions(): SandboxOptions {
@@ -80,9 +92,18 @@ const intText = (min: number) => z.coerce.number().int().min(min);
 const envSchema = z.object({
   SANDBOX_PORT: intText(0).max(65535).optional(),
   SANDBOX_HOST: z.string().min(1).optional(),
-  SANDBOX_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-  SANDBOX_PARTNER_ID: z.string().regex(/^2088\d{12}$/, 'must be 16 digits starting with 2088').optional(),
-  SANDBOX_MD5_KEY: z.string().regex(/^[A-Za-z0-9]{32}$/, 'must be 32 letters or digits').optional(),
+  SANDBOX_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  SANDBOX_PARTNER_ID: z
+    .string()
+    .regex(/^2088\d{12}$/, 'must be 16 digits starting with 2088')
+    .optional(),
+  SANDBOX_MD5_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9]{32}$/, 'must be 32 letters or digits')
+    .optional(),
   SANDBOX_SIGN_TYPE: z.enum(['MD5', 'RSA2']).optional(),
   SANDBOX_PRIVATE_KEY_PEM: z.string().min(1).optional(),
   SANDBOX_MERCHANT_PUBLIC_KEY_PEM: z.string().min(1).optional(),
@@ -109,7 +130,9 @@ export function loadSandboxOptionsFromEnv(env: NodeJS.ProcessEnv): SandboxOption
   }
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    throw new Error(`bad wallet sandbox environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `bad wallet sandbox environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const e = parsed.data;
   const options = defaultSandboxOptions();
@@ -130,7 +153,8 @@ export function loadSandboxOptionsFromEnv(env: NodeJS.ProcessEnv): SandboxOption
   if (e.SANDBOX_NOTIFY_SCHEDULE_SCALE !== undefined) options.notifyScheduleScale = e.SANDBOX_NOTIFY_SCHEDULE_SCALE;
   if (e.SANDBOX_NOTIFY_TIMEOUT_MS !== undefined) options.notifyTimeoutMs = e.SANDBOX_NOTIFY_TIMEOUT_MS;
   if (e.SANDBOX_TICK_MS !== undefined) options.tickMs = e.SANDBOX_TICK_MS;
-  if (e.SANDBOX_REQUIRE_REGISTRATION !== undefined) options.requireRegistration = e.SANDBOX_REQUIRE_REGISTRATION === 'true';
+  if (e.SANDBOX_REQUIRE_REGISTRATION !== undefined)
+    options.requireRegistration = e.SANDBOX_REQUIRE_REGISTRATION === 'true';
   if (e.SANDBOX_FX_RATES !== undefined) {
     let json: unknown;
     try {

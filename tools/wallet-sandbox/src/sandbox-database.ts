@@ -1,4 +1,4 @@
-import { Client, Pool, type PoolClient } from 'pg';
+import { Client, type Pool, type PoolClient } from 'pg';
 
 /**
  * The sandbox's own PostgreSQL database. It is created when missing, and its tables are created

@@ -5,8 +5,32 @@
  */
 
 export const SANDBOX_CURRENCIES = [
-  'GBP', 'HKD', 'USD', 'SGD', 'JPY', 'CAD', 'AUD', 'EUR', 'NZD', 'KRW', 'THB', 'CHF', 'SEK', 'DKK',
-  'NOK', 'MYR', 'IDR', 'PHP', 'MUR', 'ILS', 'LKR', 'RUB', 'AED', 'CZK', 'ZAR', 'CNY',
+  'GBP',
+  'HKD',
+  'USD',
+  'SGD',
+  'JPY',
+  'CAD',
+  'AUD',
+  'EUR',
+  'NZD',
+  'KRW',
+  'THB',
+  'CHF',
+  'SEK',
+  'DKK',
+  'NOK',
+  'MYR',
+  'IDR',
+  'PHP',
+  'MUR',
+  'ILS',
+  'LKR',
+  'RUB',
+  'AED',
+  'CZK',
+  'ZAR',
+  'CNY',
 ] as const;
 
 export function isSandboxCurrency(value: string): boolean {
@@ -66,9 +90,10 @@ export function toCnyMinor(minor: number, currency: string, rate: string): numbe
   if (parsed === undefined) throw new RangeError(`bad rate ${rate}`);
   const digits = minorDigits(currency);
   // minor / 10^digits * rate * 100 = minor * rate * 10^(2 - digits)
-  const scaledRate: Decimal = digits <= 2
-    ? { numerator: parsed.numerator * 10n ** BigInt(2 - digits), scale: parsed.scale }
-    : { numerator: parsed.numerator, scale: parsed.scale * 10n ** BigInt(digits - 2) };
+  const scaledRate: Decimal =
+    digits <= 2
+      ? { numerator: parsed.numerator * 10n ** BigInt(2 - digits), scale: parsed.scale }
+      : { numerator: parsed.numerator, scale: parsed.scale * 10n ** BigInt(digits - 2) };
   return Number(mulRoundHalfUp(BigInt(minor), scaledRate));
 }
 

@@ -117,7 +117,10 @@ function sendXml(res: http.ServerResponse, xml: string): void {
   send(res, 200, 'text/xml; charset=UTF-8', xml);
 }
 
-function tradeJson(trade: TradeRecord, refunds: Array<{ partnerRefundId: string; amountMinor: number; createdAt: Date }>): Record<string, unknown> {
+function tradeJson(
+  trade: TradeRecord,
+  refunds: Array<{ partnerRefundId: string; amountMinor: number; createdAt: Date }>,
+): Record<string, unknown> {
   return {
     partnerTransId: trade.partnerTransId,
     alipayTransId: trade.alipayTransId,
@@ -130,7 +133,11 @@ function tradeJson(trade: TradeRecord, refunds: Array<{ partnerRefundId: string;
     amountCny: trade.amountCnyMinor === null ? null : { value: trade.amountCnyMinor, currency: 'CNY' },
     fee: { value: trade.feeMinor, currency: trade.currency },
     refunded: { value: trade.refundedMinor, currency: trade.currency },
-    refunds: refunds.map((r) => ({ partnerRefundId: r.partnerRefundId, amount: { value: r.amountMinor, currency: trade.currency }, createdAt: r.createdAt.toISOString() })),
+    refunds: refunds.map((r) => ({
+      partnerRefundId: r.partnerRefundId,
+      amount: { value: r.amountMinor, currency: trade.currency },
+      createdAt: r.createdAt.toISOString(),
+    })),
     buyerIdentityCode: trade.buyerIdentityCode,
     buyerUserId: trade.buyerUserId,
     transName: trade.transName,
@@ -210,18 +217,30 @@ export async function startSandbox(overrides: Partial<SandboxOptions> = {}): Pro
 
     if (params['partner'] !== options.partnerId) return sendXml(res, errorEnvelope('ILLEGAL_PARTNER'));
     if (!isSandboxService(service)) return sendXml(res, errorEnvelope('ILLEGAL_SERVICE'));
-    if ((params['_input_charset'] ?? '').toUpperCase() !== 'UTF-8') return sendXml(res, errorEnvelope('ILLEGAL_CHARSET'));
+    if ((params['_input_charset'] ?? '').toUpperCase() !== 'UTF-8')
+      return sendXml(res, errorEnvelope('ILLEGAL_CHARSET'));
     const signType = params['sign_type'];
     if (signType !== keys.signType) return sendXml(res, errorEnvelope('ILLEGAL_SIGN_TYPE'));
     const sign = params['sign'];
-    if (sign === undefined || sign === '' || !merchantSignatureValid(preSignString(params), keys.signType, sign, keys)) {
+    if (
+      sign === undefined ||
+      sign === '' ||
+      !merchantSignatureValid(preSignString(params), keys.signType, sign, keys)
+    ) {
       return sendXml(res, errorEnvelope('ILLEGAL_SIGN'));
     }
 
     if (fault?.fault === 'unknown_result') {
-      const fields: Record<string, string> = service === SANDBOX_SERVICES.cancel
-        ? { result_code: 'FAIL', retry_flag: 'Y', detail_error_code: 'SYSTEM_ERROR', detail_error_des: 'injected', out_trade_no: params['out_trade_no'] ?? '' }
-        : { result_code: 'UNKNOW', error: 'SYSTEM_ERROR' };
+      const fields: Record<string, string> =
+        service === SANDBOX_SERVICES.cancel
+          ? {
+              result_code: 'FAIL',
+              retry_flag: 'Y',
+              detail_error_code: 'SYSTEM_ERROR',
+              detail_error_des: 'injected',
+              out_trade_no: params['out_trade_no'] ?? '',
+            }
+          : { result_code: 'UNKNOW', error: 'SYSTEM_ERROR' };
       return sendXml(res, successEnvelope(entries, fields, keys));
     }
 
@@ -244,23 +263,31 @@ export async function startSandbox(overrides: Partial<SandboxOptions> = {}): Pro
     if (path === '/gateway.do' && (req.method === 'POST' || req.method === 'GET')) return await gateway(req, res, url);
     if (path === '/health' && req.method === 'GET') {
       await pool.query('SELECT 1');
-      return sendJson(res, 200, { status: 'ok', partnerId: options.partnerId, signType: keys.signType, time: beijingDateTime(options.now()) + ' GMT+8' });
+      return sendJson(res, 200, {
+        status: 'ok',
+        partnerId: options.partnerId,
+        signType: keys.signType,
+        time: beijingDateTime(options.now()) + ' GMT+8',
+      });
     }
     const file = /^\/files\/(transaction|settlement)\/([0-9]{4}-[0-9]{2}-[0-9]{2})$/.exec(path);
     if (file !== null && req.method === 'GET') {
       await promoteDueTrades(ctx);
       const day = file[2] ?? '';
-      const text = file[1] === 'transaction'
-        ? await transactionFile(pool, options.partnerId, day)
-        : await settlementFile(pool, options.partnerId, day);
-      if (text === undefined) return sendJson(res, 400, { error: { code: 'INVALID_DATE', message: `not a date: ${day}` } });
+      const text =
+        file[1] === 'transaction'
+          ? await transactionFile(pool, options.partnerId, day)
+          : await settlementFile(pool, options.partnerId, day);
+      if (text === undefined)
+        return sendJson(res, 400, { error: { code: 'INVALID_DATE', message: `not a date: ${day}` } });
       return send(res, 200, 'text/plain; charset=utf-8', text);
     }
     if (path === '/trades' && req.method === 'GET') {
       await promoteDueTrades(ctx);
       const date = url.searchParams.get('date');
       const range = date !== null ? beijingDayRange(date) : undefined;
-      if (date !== null && range === undefined) return sendJson(res, 400, { error: { code: 'INVALID_DATE', message: `not a date: ${date}` } });
+      if (date !== null && range === undefined)
+        return sendJson(res, 400, { error: { code: 'INVALID_DATE', message: `not a date: ${date}` } });
       const status = url.searchParams.get('status');
       const partnerTransId = url.searchParams.get('partnerTransId');
       const trades = await listTrades(pool, {
@@ -269,7 +296,9 @@ export async function startSandbox(overrides: Partial<SandboxOptions> = {}): Pro
         ...(range !== undefined ? { dayStart: range.start, dayEnd: range.end } : {}),
         ...(status !== null ? { status } : {}),
       });
-      const data = await Promise.all(trades.map(async (t) => tradeJson(t, await listRefundsOfTrade(pool, options.partnerId, t.partnerTransId))));
+      const data = await Promise.all(
+        trades.map(async (t) => tradeJson(t, await listRefundsOfTrade(pool, options.partnerId, t.partnerTransId))),
+      );
       return sendJson(res, 200, { data });
     }
     if (path === '/notifications' && req.method === 'GET') {
@@ -292,7 +321,8 @@ export async function startSandbox(overrides: Partial<SandboxOptions> = {}): Pro
           return sendJson(res, 400, { error: { code: 'VALIDATION_FAILED', message: 'body must be JSON' } });
         }
         const parsed = faultSchema.safeParse(json);
-        if (!parsed.success) return sendJson(res, 400, { error: { code: 'VALIDATION_FAILED', message: parsed.error.message } });
+        if (!parsed.success)
+          return sendJson(res, 400, { error: { code: 'VALIDATION_FAILED', message: parsed.error.message } });
         faults.arm(parsed.data);
         return sendJson(res, 201, { data: faults.list() });
       }
@@ -302,13 +332,19 @@ export async function startSandbox(overrides: Partial<SandboxOptions> = {}): Pro
 
   const server = http.createServer((req, res) => {
     const work = route(req, res).catch((err: unknown) => {
-      options.log(`error on ${req.method ?? ''} ${req.url ?? ''}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      options.log(
+        `error on ${req.method ?? ''} ${req.url ?? ''}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
       if ((req.url ?? '').startsWith('/gateway.do')) sendXml(res, errorEnvelope('SYSTEM_ERROR'));
       else sendJson(res, 500, { error: { code: 'INTERNAL', message: 'sandbox error' } });
     });
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
   });
+
+  // Longer than typical client pools keep idle sockets, so a reused connection is rarely closed under a request.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
 
   let ticking: Promise<void> | undefined;
   async function tick(): Promise<void> {

@@ -31,7 +31,10 @@ export function preSignString(params: Readonly<Record<string, string>>): string 
 
 export function walletSign(content: string, keys: SandboxKeys): string {
   if (keys.signType === 'MD5') {
-    return crypto.createHash('md5').update(Buffer.from(content + keys.md5Key, 'utf8')).digest('hex');
+    return crypto
+      .createHash('md5')
+      .update(Buffer.from(content + keys.md5Key, 'utf8'))
+      .digest('hex');
   }
   if (keys.walletPrivateKey === undefined) throw new Error('RSA2 needs the wallet private key');
   const signer = crypto.createSign('RSA-SHA256');
@@ -40,9 +43,17 @@ export function walletSign(content: string, keys: SandboxKeys): string {
 }
 
 /** Checks a merchant's request signature with the declared sign type. */
-export function merchantSignatureValid(content: string, signType: SandboxSignType, signature: string, keys: SandboxKeys): boolean {
+export function merchantSignatureValid(
+  content: string,
+  signType: SandboxSignType,
+  signature: string,
+  keys: SandboxKeys,
+): boolean {
   if (signType === 'MD5') {
-    const expected = crypto.createHash('md5').update(Buffer.from(content + keys.md5Key, 'utf8')).digest('hex');
+    const expected = crypto
+      .createHash('md5')
+      .update(Buffer.from(content + keys.md5Key, 'utf8'))
+      .digest('hex');
     const a = Buffer.from(expected);
     const b = Buffer.from(signature.toLowerCase());
     return a.length === b.length && crypto.timingSafeEqual(a, b);

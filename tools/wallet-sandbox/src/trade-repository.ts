@@ -132,7 +132,10 @@ export function refundFromRow(row: Row): RefundRecord {
   };
 }
 
-export type NewTrade = Omit<TradeRecord, 'refundedMinor' | 'answeredSuccess' | 'payCalls' | 'closeAction' | 'reversalType'> & {
+export type NewTrade = Omit<
+  TradeRecord,
+  'refundedMinor' | 'answeredSuccess' | 'payCalls' | 'closeAction' | 'reversalType'
+> & {
   closeAction?: 'close' | null;
 };
 
@@ -147,10 +150,32 @@ export async function insertTrade(db: Queryable, t: NewTrade): Promise<TradeReco
      ON CONFLICT (partner_id, partner_trans_id) DO NOTHING
      RETURNING *`,
     [
-      t.partnerId, t.partnerTransId, t.alipayTransId, t.behaviour, t.status, t.failCode,
-      t.buyerIdentityCode, t.buyerUserId, t.buyerLoginId, t.currency, t.amountMinor, t.transName, t.exchangeRate,
-      t.amountCnyMinor, t.feeMinor, t.secondaryMerchantId, t.secondaryMerchantName, t.secondaryMerchantIndustry,
-      t.storeId, t.storeName, t.notifyUrl, t.createdAt, t.confirmAt, t.paidAt, t.closedAt, t.closeAction ?? null,
+      t.partnerId,
+      t.partnerTransId,
+      t.alipayTransId,
+      t.behaviour,
+      t.status,
+      t.failCode,
+      t.buyerIdentityCode,
+      t.buyerUserId,
+      t.buyerLoginId,
+      t.currency,
+      t.amountMinor,
+      t.transName,
+      t.exchangeRate,
+      t.amountCnyMinor,
+      t.feeMinor,
+      t.secondaryMerchantId,
+      t.secondaryMerchantName,
+      t.secondaryMerchantIndustry,
+      t.storeId,
+      t.storeName,
+      t.notifyUrl,
+      t.createdAt,
+      t.confirmAt,
+      t.paidAt,
+      t.closedAt,
+      t.closeAction ?? null,
     ],
   );
   const row = result.rows[0] as Row | undefined;
@@ -164,20 +189,38 @@ export async function findTrade(
   forUpdate = false,
 ): Promise<TradeRecord | undefined> {
   const lock = forUpdate ? ' FOR UPDATE' : '';
-  const result = by.alipayTransId !== undefined
-    ? await db.query(`SELECT * FROM sandbox_trade WHERE partner_id = $1 AND alipay_trans_id = $2${lock}`, [partnerId, by.alipayTransId])
-    : await db.query(`SELECT * FROM sandbox_trade WHERE partner_id = $1 AND partner_trans_id = $2${lock}`, [partnerId, by.partnerTransId ?? '']);
+  const result =
+    by.alipayTransId !== undefined
+      ? await db.query(`SELECT * FROM sandbox_trade WHERE partner_id = $1 AND alipay_trans_id = $2${lock}`, [
+          partnerId,
+          by.alipayTransId,
+        ])
+      : await db.query(`SELECT * FROM sandbox_trade WHERE partner_id = $1 AND partner_trans_id = $2${lock}`, [
+          partnerId,
+          by.partnerTransId ?? '',
+        ]);
   const row = result.rows[0] as Row | undefined;
   return row === undefined ? undefined : tradeFromRow(row);
 }
 
-export async function findRefund(db: Queryable, partnerId: string, partnerRefundId: string): Promise<RefundRecord | undefined> {
-  const result = await db.query('SELECT * FROM sandbox_refund WHERE partner_id = $1 AND partner_refund_id = $2', [partnerId, partnerRefundId]);
+export async function findRefund(
+  db: Queryable,
+  partnerId: string,
+  partnerRefundId: string,
+): Promise<RefundRecord | undefined> {
+  const result = await db.query('SELECT * FROM sandbox_refund WHERE partner_id = $1 AND partner_refund_id = $2', [
+    partnerId,
+    partnerRefundId,
+  ]);
   const row = result.rows[0] as Row | undefined;
   return row === undefined ? undefined : refundFromRow(row);
 }
 
-export async function listRefundsOfTrade(db: Queryable, partnerId: string, partnerTransId: string): Promise<RefundRecord[]> {
+export async function listRefundsOfTrade(
+  db: Queryable,
+  partnerId: string,
+  partnerTransId: string,
+): Promise<RefundRecord[]> {
   const result = await db.query(
     'SELECT * FROM sandbox_refund WHERE partner_id = $1 AND partner_trans_id = $2 ORDER BY created_at, partner_refund_id',
     [partnerId, partnerTransId],
@@ -190,12 +233,27 @@ export async function insertRefund(db: Queryable, r: RefundRecord): Promise<void
     `INSERT INTO sandbox_refund (partner_id, partner_refund_id, partner_trans_id, alipay_trans_id, currency, amount_minor,
        amount_cny_minor, exchange_rate, reason, created_at)
      VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-    [r.partnerId, r.partnerRefundId, r.partnerTransId, r.alipayTransId, r.currency, r.amountMinor, r.amountCnyMinor,
-      r.exchangeRate, r.reason, r.createdAt],
+    [
+      r.partnerId,
+      r.partnerRefundId,
+      r.partnerTransId,
+      r.alipayTransId,
+      r.currency,
+      r.amountMinor,
+      r.amountCnyMinor,
+      r.exchangeRate,
+      r.reason,
+      r.createdAt,
+    ],
   );
 }
 
-export async function markAnswered(db: Queryable, partnerId: string, partnerTransId: string, success: boolean): Promise<void> {
+export async function markAnswered(
+  db: Queryable,
+  partnerId: string,
+  partnerTransId: string,
+  success: boolean,
+): Promise<void> {
   await db.query(
     'UPDATE sandbox_trade SET pay_calls = pay_calls + 1, answered_success = answered_success OR $3 WHERE partner_id = $1 AND partner_trans_id = $2',
     [partnerId, partnerTransId, success],
@@ -203,7 +261,10 @@ export async function markAnswered(db: Queryable, partnerId: string, partnerTran
 }
 
 export async function setAnsweredSuccess(db: Queryable, partnerId: string, partnerTransId: string): Promise<void> {
-  await db.query('UPDATE sandbox_trade SET answered_success = true WHERE partner_id = $1 AND partner_trans_id = $2', [partnerId, partnerTransId]);
+  await db.query('UPDATE sandbox_trade SET answered_success = true WHERE partner_id = $1 AND partner_trans_id = $2', [
+    partnerId,
+    partnerTransId,
+  ]);
 }
 
 /** Trades whose buyer confirmation time has come: WAIT_BUYER_PAY → TRADE_SUCCESS. Returns them. */
@@ -240,7 +301,13 @@ export async function addRefunded(db: Queryable, trade: TradeRecord, amountMinor
   return tradeFromRow(result.rows[0] as Row);
 }
 
-export type TradeFilter = { partnerId: string; partnerTransId?: string; dayStart?: Date; dayEnd?: Date; status?: string };
+export type TradeFilter = {
+  partnerId: string;
+  partnerTransId?: string;
+  dayStart?: Date;
+  dayEnd?: Date;
+  status?: string;
+};
 
 export async function listTrades(db: Queryable, filter: TradeFilter, limit = 500): Promise<TradeRecord[]> {
   const where = ['partner_id = $1'];
@@ -267,7 +334,16 @@ export async function listTrades(db: Queryable, filter: TradeFilter, limit = 500
 
 export async function upsertSecondaryMerchant(
   db: Queryable,
-  m: { partnerId: string; secondaryMerchantId: string; storeId: string; name: string; storeName: string | null; storeIndustry: string | null; fields: Record<string, string>; at: Date },
+  m: {
+    partnerId: string;
+    secondaryMerchantId: string;
+    storeId: string;
+    name: string;
+    storeName: string | null;
+    storeIndustry: string | null;
+    fields: Record<string, string>;
+    at: Date;
+  },
 ): Promise<'created' | 'updated'> {
   const result = await db.query<{ inserted: boolean }>(
     `INSERT INTO sandbox_secondary_merchant (partner_id, secondary_merchant_id, store_id, secondary_merchant_name, store_name,
@@ -277,14 +353,35 @@ export async function upsertSecondaryMerchant(
        secondary_merchant_name = EXCLUDED.secondary_merchant_name, store_name = EXCLUDED.store_name,
        store_industry = EXCLUDED.store_industry, fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at
      RETURNING (xmax = 0) AS inserted`,
-    [m.partnerId, m.secondaryMerchantId, m.storeId, m.name, m.storeName, m.storeIndustry, JSON.stringify(m.fields), m.at],
+    [
+      m.partnerId,
+      m.secondaryMerchantId,
+      m.storeId,
+      m.name,
+      m.storeName,
+      m.storeIndustry,
+      JSON.stringify(m.fields),
+      m.at,
+    ],
   );
   return result.rows[0]?.inserted === true ? 'created' : 'updated';
 }
 
-export async function isRegistered(db: Queryable, partnerId: string, secondaryMerchantId: string, storeId: string | null): Promise<boolean> {
-  const result = storeId === null
-    ? await db.query('SELECT 1 FROM sandbox_secondary_merchant WHERE partner_id = $1 AND secondary_merchant_id = $2 LIMIT 1', [partnerId, secondaryMerchantId])
-    : await db.query('SELECT 1 FROM sandbox_secondary_merchant WHERE partner_id = $1 AND secondary_merchant_id = $2 AND store_id = $3', [partnerId, secondaryMerchantId, storeId]);
+export async function isRegistered(
+  db: Queryable,
+  partnerId: string,
+  secondaryMerchantId: string,
+  storeId: string | null,
+): Promise<boolean> {
+  const result =
+    storeId === null
+      ? await db.query(
+          'SELECT 1 FROM sandbox_secondary_merchant WHERE partner_id = $1 AND secondary_merchant_id = $2 LIMIT 1',
+          [partnerId, secondaryMerchantId],
+        )
+      : await db.query(
+          'SELECT 1 FROM sandbox_secondary_merchant WHERE partner_id = $1 AND secondary_merchant_id = $2 AND store_id = $3',
+          [partnerId, secondaryMerchantId, storeId],
+        );
   return (result.rowCount ?? 0) > 0;
 }

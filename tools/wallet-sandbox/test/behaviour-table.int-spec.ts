@@ -50,13 +50,25 @@ describe('behaviour table (last four digits of the payment code)', () => {
     expect(await h.gateway.query(input.partnerTransId)).toMatchObject({ kind: 'waiting' });
     expect(await h.gateway.cancel(input.partnerTransId)).toEqual({ kind: 'cancelled', action: 'close' });
     expect(await h.gateway.query(input.partnerTransId)).toMatchObject({ kind: 'closed' });
-    expect(await h.gateway.pay(input)).toMatchObject({ kind: 'failed', code: 'BUYER_NOT_PAID', walletCode: 'TRADE_HAS_CLOSE' });
-    expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({ status: 'TRADE_CLOSED', closeAction: 'close', reversalType: null });
+    expect(await h.gateway.pay(input)).toMatchObject({
+      kind: 'failed',
+      code: 'BUYER_NOT_PAID',
+      walletCode: 'TRADE_HAS_CLOSE',
+    });
+    expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({
+      status: 'TRADE_CLOSED',
+      closeAction: 'close',
+      reversalType: null,
+    });
   });
 
   it('3xxx: FAIL BUYER_BALANCE_NOT_ENOUGH → INSUFFICIENT_BALANCE', async () => {
     const input = payInput(paymentCode('3001'));
-    expect(await h.gateway.pay(input)).toMatchObject({ kind: 'failed', code: 'INSUFFICIENT_BALANCE', walletCode: 'BUYER_BALANCE_NOT_ENOUGH' });
+    expect(await h.gateway.pay(input)).toMatchObject({
+      kind: 'failed',
+      code: 'INSUFFICIENT_BALANCE',
+      walletCode: 'BUYER_BALANCE_NOT_ENOUGH',
+    });
     expect(await h.gateway.query(input.partnerTransId)).toMatchObject({ kind: 'closed' });
   });
 
@@ -98,11 +110,17 @@ describe('behaviour table (last four digits of the payment code)', () => {
   ])('%s: fails with %s (wallet code %s)', async (last, code, walletCode) => {
     const input = payInput(paymentCode(last));
     expect(await h.gateway.pay(input)).toMatchObject({ kind: 'failed', code, walletCode });
-    expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({ status: 'TRADE_CLOSED', failCode: walletCode });
+    expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({
+      status: 'TRADE_CLOSED',
+      failCode: walletCode,
+    });
   });
 
   it('a code outside the 25–30 prefix range is not recognised', async () => {
-    expect(await h.gateway.pay(payInput('180000000000000000'))).toMatchObject({ kind: 'failed', code: 'PAYMENT_CODE_INVALID' });
+    expect(await h.gateway.pay(payInput('180000000000000000'))).toMatchObject({
+      kind: 'failed',
+      code: 'PAYMENT_CODE_INVALID',
+    });
   });
 
   describe('repeated spot.pay with the same partner_trans_id', () => {
@@ -119,16 +137,23 @@ describe('behaviour table (last four digits of the payment code)', () => {
       const input = payInput(paymentCode('0101'));
       expect((await h.gateway.pay(input)).kind).toBe('succeeded');
       expect(await h.gateway.pay({ ...input, amount: { value: 99_00, currency: 'CNY' } })).toMatchObject({
-        kind: 'failed', code: 'DUPLICATE_TRANSACTION_ID', walletCode: 'CONTEXT_INCONSISTENT',
+        kind: 'failed',
+        code: 'DUPLICATE_TRANSACTION_ID',
+        walletCode: 'CONTEXT_INCONSISTENT',
       });
-      expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({ amount: { value: 1250, currency: 'CNY' }, status: 'TRADE_SUCCESS' });
+      expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({
+        amount: { value: 1250, currency: 'CNY' },
+        status: 'TRADE_SUCCESS',
+      });
     });
 
     it('another buyer: TRADE_BUYER_NOT_MATCH', async () => {
       const input = payInput(paymentCode('0102'));
       expect((await h.gateway.pay(input)).kind).toBe('succeeded');
       expect(await h.gateway.pay({ ...input, paymentCode: paymentCode('0102') })).toMatchObject({
-        kind: 'failed', code: 'DUPLICATE_TRANSACTION_ID', walletCode: 'TRADE_BUYER_NOT_MATCH',
+        kind: 'failed',
+        code: 'DUPLICATE_TRANSACTION_ID',
+        walletCode: 'TRADE_BUYER_NOT_MATCH',
       });
     });
 
@@ -151,7 +176,10 @@ describe('behaviour table (last four digits of the payment code)', () => {
       expect((await h.gateway.pay(input)).kind).toBe('succeeded');
       expect(await h.gateway.cancel(input.partnerTransId)).toEqual({ kind: 'cancelled', action: 'refund' });
       expect(await h.gateway.query(input.partnerTransId)).toMatchObject({ kind: 'closed' });
-      expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({ closeAction: 'refund', reversalType: 'CANCEL' });
+      expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({
+        closeAction: 'refund',
+        reversalType: 'CANCEL',
+      });
       // Cancelling again is harmless and says the same.
       expect(await h.gateway.cancel(input.partnerTransId)).toEqual({ kind: 'cancelled', action: 'refund' });
     });
@@ -167,7 +195,11 @@ describe('behaviour table (last four digits of the payment code)', () => {
       const input = payInput(paymentCode('0300'));
       expect((await h.gateway.pay(input)).kind).toBe('succeeded');
       clockOffsetMs = 24 * 3600_000;
-      expect(await h.gateway.cancel(input.partnerTransId)).toMatchObject({ kind: 'failed', code: 'CANCEL_WINDOW_EXPIRED', walletCode: 'TRADE_CANCEL_TIME_OUT' });
+      expect(await h.gateway.cancel(input.partnerTransId)).toMatchObject({
+        kind: 'failed',
+        code: 'CANCEL_WINDOW_EXPIRED',
+        walletCode: 'TRADE_CANCEL_TIME_OUT',
+      });
       expect(await h.gateway.query(input.partnerTransId)).toMatchObject({ kind: 'paid' });
     });
 
@@ -189,7 +221,13 @@ describe('behaviour table (last four digits of the payment code)', () => {
     it('answers retry_flag=Y when the wallet cannot cancel now, and succeeds on the retry', async () => {
       const input = payInput(paymentCode('2001'));
       expect((await h.gateway.pay(input)).kind).toBe('unknown');
-      h.sandbox.faults.arm({ fault: 'unknown_result', service: 'alipay.acquire.cancel', partnerTransId: input.partnerTransId, count: 1, delayMs: 0 });
+      h.sandbox.faults.arm({
+        fault: 'unknown_result',
+        service: 'alipay.acquire.cancel',
+        partnerTransId: input.partnerTransId,
+        count: 1,
+        delayMs: 0,
+      });
       expect(await h.gateway.cancel(input.partnerTransId)).toMatchObject({ kind: 'retry' });
       expect(await h.gateway.query(input.partnerTransId)).toMatchObject({ kind: 'waiting' });
       expect(await h.gateway.cancel(input.partnerTransId)).toEqual({ kind: 'cancelled', action: 'close' });

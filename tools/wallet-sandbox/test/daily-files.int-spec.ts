@@ -30,7 +30,12 @@ describe('daily transaction and settlement files', () => {
     const jpy = await pay('jpy', '0002', { value: 1_000, currency: 'JPY' });
     at('2026-03-10T02:10:00Z');
     ids['refund'] = transId('rfd');
-    await h.gateway.refund({ partnerTransId: jpy, partnerRefundId: ids['refund'], amount: { value: 300, currency: 'JPY' }, reason: 'one ticket returned' });
+    await h.gateway.refund({
+      partnerTransId: jpy,
+      partnerRefundId: ids['refund'],
+      amount: { value: 300, currency: 'JPY' },
+      reason: 'one ticket returned',
+    });
     at('2026-03-10T02:15:00Z');
     const cancelled = await pay('cancelled', '0003', { value: 20_00, currency: 'CNY' });
     at('2026-03-10T02:20:00Z');

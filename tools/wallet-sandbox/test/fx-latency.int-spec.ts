@@ -18,9 +18,20 @@ describe('FX: exchange_rate and trans_amount_cny for non-CNY trades', () => {
   ])('pays %j at rate %s → %i fen', async (amount, rate, fen) => {
     const input = payInput(paymentCode('0050'), { amount });
     const result = await h.gateway.pay(input);
-    expect(result).toMatchObject({ kind: 'succeeded', exchangeRate: rate, settlementAmount: { value: fen, currency: 'CNY' } });
-    expect(await h.gateway.query(input.partnerTransId)).toMatchObject({ kind: 'paid', exchangeRate: rate, settlementAmount: { value: fen, currency: 'CNY' } });
-    expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({ exchangeRate: rate, amountCny: { value: fen, currency: 'CNY' } });
+    expect(result).toMatchObject({
+      kind: 'succeeded',
+      exchangeRate: rate,
+      settlementAmount: { value: fen, currency: 'CNY' },
+    });
+    expect(await h.gateway.query(input.partnerTransId)).toMatchObject({
+      kind: 'paid',
+      exchangeRate: rate,
+      settlementAmount: { value: fen, currency: 'CNY' },
+    });
+    expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toMatchObject({
+      exchangeRate: rate,
+      amountCny: { value: fen, currency: 'CNY' },
+    });
   });
 
   it('sends no FX fields for CNY trades', async () => {
@@ -33,8 +44,12 @@ describe('FX: exchange_rate and trans_amount_cny for non-CNY trades', () => {
   it('refuses a currency without a configured rate', async () => {
     const bare = await startHarness({ fxRates: { CNY: '1' } });
     try {
-      expect(await bare.gateway.pay(payInput(paymentCode('0052'), { amount: { value: 100, currency: 'USD' } }))).toMatchObject({
-        kind: 'failed', code: 'CURRENCY_NOT_SUPPORTED', walletCode: 'EXCHANGE_AMOUNT_OR_CURRENCY_ERROR',
+      expect(
+        await bare.gateway.pay(payInput(paymentCode('0052'), { amount: { value: 100, currency: 'USD' } })),
+      ).toMatchObject({
+        kind: 'failed',
+        code: 'CURRENCY_NOT_SUPPORTED',
+        walletCode: 'EXCHANGE_AMOUNT_OR_CURRENCY_ERROR',
       });
     } finally {
       await bare.close();
@@ -57,13 +72,33 @@ describe('injected latency and sub-merchant registration', () => {
   it('stores a registration, and with registration required refuses unregistered stores', async () => {
     const h = await startHarness({ requireRegistration: true });
     try {
-      const merchant = { id: 'mch_reg_1', name: 'Aquarium', mcc: '7991', storeId: 'st_north', storeName: 'North entrance' };
-      expect(await h.gateway.pay(payInput(paymentCode('0070'), { merchant }))).toMatchObject({ kind: 'failed', code: 'WALLET_CONFIG_ERROR', walletCode: 'SECONDARY_MERCHANT_NOT_EXIST' });
-      expect(await h.gateway.registerMerchant({ ...merchant, country: 'JP', address: '1-1 Harbour' })).toEqual({ kind: 'registered' });
-      expect(await h.gateway.registerMerchant({ ...merchant, name: 'Aquarium Ltd', country: 'JP' })).toEqual({ kind: 'registered' });
+      const merchant = {
+        id: 'mch_reg_1',
+        name: 'Aquarium',
+        mcc: '7991',
+        storeId: 'st_north',
+        storeName: 'North entrance',
+      };
+      expect(await h.gateway.pay(payInput(paymentCode('0070'), { merchant }))).toMatchObject({
+        kind: 'failed',
+        code: 'WALLET_CONFIG_ERROR',
+        walletCode: 'SECONDARY_MERCHANT_NOT_EXIST',
+      });
+      expect(await h.gateway.registerMerchant({ ...merchant, country: 'JP', address: '1-1 Harbour' })).toEqual({
+        kind: 'registered',
+      });
+      expect(await h.gateway.registerMerchant({ ...merchant, name: 'Aquarium Ltd', country: 'JP' })).toEqual({
+        kind: 'registered',
+      });
       expect((await h.gateway.pay(payInput(paymentCode('0071'), { merchant }))).kind).toBe('succeeded');
-      expect(await h.gateway.pay(payInput(paymentCode('0072'), { merchant: { ...merchant, storeId: 'st_south' } }))).toMatchObject({ kind: 'failed', walletCode: 'SECONDARY_MERCHANT_NOT_EXIST' });
-      expect(await h.gateway.registerMerchant({ ...merchant, mcc: '79', country: 'JP' })).toMatchObject({ kind: 'failed', code: 'WALLET_REQUEST_INVALID', walletCode: 'ILLEGAL_ARGUMENT' });
+      expect(
+        await h.gateway.pay(payInput(paymentCode('0072'), { merchant: { ...merchant, storeId: 'st_south' } })),
+      ).toMatchObject({ kind: 'failed', walletCode: 'SECONDARY_MERCHANT_NOT_EXIST' });
+      expect(await h.gateway.registerMerchant({ ...merchant, mcc: '79', country: 'JP' })).toMatchObject({
+        kind: 'failed',
+        code: 'WALLET_REQUEST_INVALID',
+        walletCode: 'ILLEGAL_ARGUMENT',
+      });
     } finally {
       await h.close();
     }

@@ -10,7 +10,13 @@ import {
   type NotifyReceiver,
 } from './sandbox-harness';
 
-type NotificationJson = { notifyId: string; status: string; attempts: number; lastError: string | null; form: Record<string, string> };
+type NotificationJson = {
+  notifyId: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  form: Record<string, string>;
+};
 
 async function notificationsOf(h: Harness, partnerTransId: string): Promise<NotificationJson[]> {
   const res = await fetch(`${h.sandbox.url}/notifications?partnerTransId=${encodeURIComponent(partnerTransId)}`);
@@ -25,7 +31,10 @@ describe('asynchronous notifications', () => {
   let h: Harness;
   beforeAll(async () => {
     receiver = await startNotifyReceiver();
-    h = await startHarness({ notifyScheduleScale: SCALE, confirmDelayMs: 300, tickMs: 20 }, { notifyUrl: receiver.url });
+    h = await startHarness(
+      { notifyScheduleScale: SCALE, confirmDelayMs: 300, tickMs: 20 },
+      { notifyUrl: receiver.url },
+    );
   });
   afterAll(async () => {
     await h.close();
@@ -40,7 +49,9 @@ describe('asynchronous notifications', () => {
     const input = payInput(paymentCode('0800'), { amount: { value: 2_500, currency: 'JPY' } });
     const paid = await h.gateway.pay(input);
     if (paid.kind !== 'succeeded') throw new Error('pay failed');
-    const [form] = await waitFor(() => (receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined));
+    const [form] = await waitFor(() =>
+      receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined,
+    );
     if (form === undefined) throw new Error('no notification');
     const verified = h.gateway.verifyNotification(form);
     if (verified.kind !== 'verified') throw new Error(JSON.stringify(verified));
@@ -55,16 +66,26 @@ describe('asynchronous notifications', () => {
       settlementAmount: { value: 120_00, currency: 'CNY' },
     });
     expect(verified.notification.notifyId).toMatch(/^[0-9a-f]{32}$/);
-    await waitFor(async () => ((await notificationsOf(h, input.partnerTransId))[0]?.status === 'delivered' ? true : undefined));
+    await waitFor(async () =>
+      (await notificationsOf(h, input.partnerTransId))[0]?.status === 'delivered' ? true : undefined,
+    );
   });
 
   it('a tampered notification is rejected by the adapter', async () => {
     const input = payInput(paymentCode('0801'));
     expect((await h.gateway.pay(input)).kind).toBe('succeeded');
-    const [form] = await waitFor(() => (receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined));
+    const [form] = await waitFor(() =>
+      receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined,
+    );
     if (form === undefined) throw new Error('no notification');
-    expect(h.gateway.verifyNotification({ ...form, trade_status: 'TRADE_CLOSED' })).toMatchObject({ kind: 'rejected', reason: 'bad_signature' });
-    expect(h.gateway.verifyNotification({ ...form, trans_amount: '0.01' })).toMatchObject({ kind: 'rejected', reason: 'bad_signature' });
+    expect(h.gateway.verifyNotification({ ...form, trade_status: 'TRADE_CLOSED' })).toMatchObject({
+      kind: 'rejected',
+      reason: 'bad_signature',
+    });
+    expect(h.gateway.verifyNotification({ ...form, trans_amount: '0.01' })).toMatchObject({
+      kind: 'rejected',
+      reason: 'bad_signature',
+    });
     const { sign: _s, ...unsigned } = form;
     expect(h.gateway.verifyNotification(unsigned)).toMatchObject({ kind: 'rejected', reason: 'missing_signature' });
   });
@@ -73,7 +94,9 @@ describe('asynchronous notifications', () => {
     const input = payInput(paymentCode('1800'));
     expect((await h.gateway.pay(input)).kind).toBe('unknown');
     expect(receivedFor(input.partnerTransId)).toHaveLength(0);
-    const [form] = await waitFor(() => (receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined));
+    const [form] = await waitFor(() =>
+      receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined,
+    );
     expect(form).toMatchObject({ trade_status: 'TRADE_SUCCESS', notify_action_type: 'payByAccountAction' });
   });
 
@@ -81,7 +104,9 @@ describe('asynchronous notifications', () => {
     const input = payInput(paymentCode('2800'));
     expect((await h.gateway.pay(input)).kind).toBe('unknown');
     expect((await h.gateway.cancel(input.partnerTransId)).kind).toBe('cancelled');
-    const [form] = await waitFor(() => (receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined));
+    const [form] = await waitFor(() =>
+      receivedFor(input.partnerTransId).length > 0 ? receivedFor(input.partnerTransId) : undefined,
+    );
     expect(form).toMatchObject({ trade_status: 'TRADE_CLOSED', notify_action_type: 'closeTradeAction' });
     expect(h.gateway.verifyNotification(form ?? {})).toMatchObject({ kind: 'verified' });
   });
@@ -90,7 +115,9 @@ describe('asynchronous notifications', () => {
     receiver.answers.push('fail', 'FAIL'); // the next two deliveries are refused
     const input = payInput(paymentCode('0802'));
     expect((await h.gateway.pay(input)).kind).toBe('succeeded');
-    const forms = await waitFor(() => (receivedFor(input.partnerTransId).length >= 3 ? receivedFor(input.partnerTransId) : undefined));
+    const forms = await waitFor(() =>
+      receivedFor(input.partnerTransId).length >= 3 ? receivedFor(input.partnerTransId) : undefined,
+    );
     expect(new Set(forms.map((f) => f['notify_id'])).size).toBe(1);
     const [record] = await waitFor(async () => {
       const list = await notificationsOf(h, input.partnerTransId);
@@ -143,8 +170,11 @@ describe('notification URL override and persistence across restarts', () => {
     const input = payInput(paymentCode('0901'));
     try {
       expect((await first.gateway.pay(input)).kind).toBe('succeeded');
-      await waitFor(async () => ((await notificationsOf(first, input.partnerTransId))[0]?.attempts === 1 &&
-        receiver.received.length === 1 ? true : undefined));
+      await waitFor(async () =>
+        (await notificationsOf(first, input.partnerTransId))[0]?.attempts === 1 && receiver.received.length === 1
+          ? true
+          : undefined,
+      );
     } finally {
       await first.close();
     }

@@ -31,4 +31,24 @@ describe('wallet sandbox ⇄ Alipay mapi adapter: paid at once (MD5)', () => {
     const result = await h.gateway.pay(payInput(paymentCode('9999')));
     expect(result.kind).toBe('succeeded');
   });
+
+  it('carries XML-special and non-ASCII text through signing, the form body and the XML echo', async () => {
+    const input = payInput(paymentCode('0043'), {
+      subject: `Zoo & Park <VIP> 'day' "pass" 动物园门票`,
+      merchant: { id: 'mch_zoo2', name: 'Zoo & Co <Ltd>', mcc: '7991', storeId: 'gate_b', storeName: '北门 & co' },
+    });
+    const result = await h.gateway.pay(input);
+    expect(result.kind).toBe('succeeded');
+    const trade = await sandboxTrade(h.sandbox, input.partnerTransId);
+    expect(trade).toMatchObject({ secondaryMerchantId: 'mch_zoo2', storeId: 'gate_b' });
+    const res = await fetch(`${h.sandbox.url}/trades?partnerTransId=${input.partnerTransId}`);
+    const body = (await res.json()) as {
+      data: Array<{ transName: string; secondaryMerchantName: string; storeName: string }>;
+    };
+    expect(body.data[0]).toMatchObject({
+      transName: `Zoo & Park <VIP> 'day' 'pass' 动物园门票`,
+      secondaryMerchantName: 'Zoo & Co <Ltd>',
+      storeName: '北门 & co',
+    });
+  });
 });

@@ -7,14 +7,26 @@ describe('restart persistence (same database, new process state)', () => {
     const waiting = payInput(paymentCode('2600'));
     const confirming = payInput(paymentCode('1600'));
     const refundId = transId('rfd');
-    let walletTransactionId = '';
 
     const first = await startHarness({ partnerId, confirmDelayMs: 1_000 });
-    try {
+    const walletTransactionId = await (async () => {
       const result = await first.gateway.pay(paid);
       if (result.kind !== 'succeeded') throw new Error('pay failed');
-      walletTransactionId = result.walletTransactionId;
-      expect((await first.gateway.refund({ partnerTransId: paid.partnerTransId, partnerRefundId: refundId, amount: { value: 2_50, currency: 'CNY' } })).kind).toBe('succeeded');
+      return result.walletTransactionId;
+    })().catch(async (err: unknown) => {
+      await first.close();
+      throw err;
+    });
+    try {
+      expect(
+        (
+          await first.gateway.refund({
+            partnerTransId: paid.partnerTransId,
+            partnerRefundId: refundId,
+            amount: { value: 2_50, currency: 'CNY' },
+          })
+        ).kind,
+      ).toBe('succeeded');
       expect((await first.gateway.pay(waiting)).kind).toBe('unknown');
       expect((await first.gateway.pay(confirming)).kind).toBe('unknown');
     } finally {
@@ -32,7 +44,15 @@ describe('restart persistence (same database, new process state)', () => {
       // the same pay again is answered from the stored trade
       expect(await second.gateway.pay(paid)).toMatchObject({ kind: 'succeeded', walletTransactionId });
       // the refund id is still known: a retry does not refund twice
-      expect((await second.gateway.refund({ partnerTransId: paid.partnerTransId, partnerRefundId: refundId, amount: { value: 2_50, currency: 'CNY' } })).kind).toBe('succeeded');
+      expect(
+        (
+          await second.gateway.refund({
+            partnerTransId: paid.partnerTransId,
+            partnerRefundId: refundId,
+            amount: { value: 2_50, currency: 'CNY' },
+          })
+        ).kind,
+      ).toBe('succeeded');
       expect((await sandboxTrade(second.sandbox, paid.partnerTransId))?.refunded.value).toBe(2_50);
       expect(await second.gateway.cancel(waiting.partnerTransId)).toEqual({ kind: 'cancelled', action: 'close' });
     } finally {

@@ -2,7 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-// Test-only: the integration tests drive the sandbox with the real adapter of the payment service.
+// Test-only and deliberate: the integration tests drive the sandbox with the real adapter of the
+// payment service (two independent implementations of the protocol checking each other). The
+// sandbox's own code (src/) imports nothing from services/.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { AlipayMapiGateway, type AlipayMapiConfig, type PayInput } from '../../../services/payment/src/wallet';
 import { startSandbox, type RunningSandbox } from '../src/sandbox-server';
 import type { SandboxOptions } from '../src/sandbox-config';
@@ -50,12 +53,13 @@ export async function startHarness(
   });
   const gateways: AlipayMapiGateway[] = [];
   // With RSA2 and generated dev keys, the adapter uses the merchant private key and the wallet public key.
-  const devKeyConfig: Partial<AlipayMapiConfig> = sandbox.devKeys !== undefined
-    ? {
-        privateKeyPem: fs.readFileSync(sandbox.devKeys.merchantPrivateKeyPath, 'utf8'),
-        walletPublicKeyPem: fs.readFileSync(sandbox.devKeys.walletPublicKeyPath, 'utf8'),
-      }
-    : {};
+  const devKeyConfig: Partial<AlipayMapiConfig> =
+    sandbox.devKeys !== undefined
+      ? {
+          privateKeyPem: fs.readFileSync(sandbox.devKeys.merchantPrivateKeyPath, 'utf8'),
+          walletPublicKeyPem: fs.readFileSync(sandbox.devKeys.walletPublicKeyPath, 'utf8'),
+        }
+      : {};
   const makeGateway = (overrides: Partial<AlipayMapiConfig> = {}): AlipayMapiGateway => {
     const gateway = new AlipayMapiGateway({
       gatewayUrl: sandbox.gatewayUrl,
@@ -89,7 +93,13 @@ export function payInput(code: string, overrides: Partial<PayInput> = {}): PayIn
     amount: { value: 12_50, currency: 'CNY' },
     paymentCode: code,
     subject: 'Zoo day ticket x1',
-    merchant: { id: 'mch_zoo1', name: 'City Zoo', mcc: '7991', storeId: 'store_gate_a', storeName: 'Gate A ticket office' },
+    merchant: {
+      id: 'mch_zoo1',
+      name: 'City Zoo',
+      mcc: '7991',
+      storeId: 'store_gate_a',
+      storeName: 'Gate A ticket office',
+    },
     ...overrides,
   };
 }
@@ -113,19 +123,29 @@ export type SandboxTradeJson = {
   storeId: string | null;
 };
 
-export async function sandboxTrades(sandbox: RunningSandbox, query: Record<string, string>): Promise<SandboxTradeJson[]> {
+export async function sandboxTrades(
+  sandbox: RunningSandbox,
+  query: Record<string, string>,
+): Promise<SandboxTradeJson[]> {
   const res = await fetch(`${sandbox.url}/trades?${new URLSearchParams(query).toString()}`);
   if (res.status !== 200) throw new Error(`GET /trades answered ${res.status}`);
   const body = (await res.json()) as { data: SandboxTradeJson[] };
   return body.data;
 }
 
-export async function sandboxTrade(sandbox: RunningSandbox, partnerTransId: string): Promise<SandboxTradeJson | undefined> {
+export async function sandboxTrade(
+  sandbox: RunningSandbox,
+  partnerTransId: string,
+): Promise<SandboxTradeJson | undefined> {
   return (await sandboxTrades(sandbox, { partnerTransId }))[0];
 }
 
 /** Posts a raw, already-built form to the gateway and returns the body text. */
-export async function postRaw(sandbox: RunningSandbox, params: Record<string, string>, charsetInUrl = true): Promise<{ status: number; text: string }> {
+export async function postRaw(
+  sandbox: RunningSandbox,
+  params: Record<string, string>,
+  charsetInUrl = true,
+): Promise<{ status: number; text: string }> {
   const url = charsetInUrl ? `${sandbox.gatewayUrl}?_input_charset=UTF-8` : sandbox.gatewayUrl;
   const res = await fetch(url, {
     method: 'POST',
@@ -172,7 +192,11 @@ export async function startNotifyReceiver(): Promise<NotifyReceiver> {
   };
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

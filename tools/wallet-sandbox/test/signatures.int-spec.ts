@@ -14,9 +14,15 @@ import {
 } from './sandbox-harness';
 
 function md5Sign(params: Record<string, string>, key = TEST_MD5_KEY): string {
-  const pre = Object.keys(params).filter((k) => k !== 'sign' && k !== 'sign_type' && params[k] !== '').sort()
-    .map((k) => `${k}=${params[k] ?? ''}`).join('&');
-  return crypto.createHash('md5').update(pre + key, 'utf8').digest('hex');
+  const pre = Object.keys(params)
+    .filter((k) => k !== 'sign' && k !== 'sign_type' && params[k] !== '')
+    .sort()
+    .map((k) => `${k}=${params[k] ?? ''}`)
+    .join('&');
+  return crypto
+    .createHash('md5')
+    .update(pre + key, 'utf8')
+    .digest('hex');
 }
 
 function errorOf(xml: string): string | undefined {
@@ -45,8 +51,15 @@ describe('signatures and gateway checks (MD5)', () => {
 
   function payParams(id: string, code: string): Record<string, string> {
     const params: Record<string, string> = {
-      service: 'alipay.acquire.overseas.spot.pay', partner: h.partnerId, _input_charset: 'UTF-8', alipay_seller_id: h.partnerId,
-      trans_name: 'Ticket', partner_trans_id: id, currency: 'CNY', trans_amount: '1.00', buyer_identity_code: code,
+      service: 'alipay.acquire.overseas.spot.pay',
+      partner: h.partnerId,
+      _input_charset: 'UTF-8',
+      alipay_seller_id: h.partnerId,
+      trans_name: 'Ticket',
+      partner_trans_id: id,
+      currency: 'CNY',
+      trans_amount: '1.00',
+      buyer_identity_code: code,
       biz_product: 'OVERSEAS_MBARCODE_PAY',
     };
     return { ...params, sign: md5Sign(params), sign_type: 'MD5' };
@@ -79,9 +92,27 @@ describe('signatures and gateway checks (MD5)', () => {
   });
 
   it.each([
-    ['no sign and no sign_type', (p: Record<string, string>) => { const { sign: _s, sign_type: _t, ...rest } = p; return rest; }, 'ILLEGAL_SIGN_TYPE'],
-    ['a missing sign only', (p: Record<string, string>) => { const { sign: _s, ...rest } = p; return { ...rest, sign_type: 'MD5' }; }, 'ILLEGAL_SIGN'],
-    ['a signature with another key', (p: Record<string, string>) => ({ ...p, sign: md5Sign(p, 'x'.repeat(32)) }), 'ILLEGAL_SIGN'],
+    [
+      'no sign and no sign_type',
+      (p: Record<string, string>) => {
+        const { sign: _s, sign_type: _t, ...rest } = p;
+        return rest;
+      },
+      'ILLEGAL_SIGN_TYPE',
+    ],
+    [
+      'a missing sign only',
+      (p: Record<string, string>) => {
+        const { sign: _s, ...rest } = p;
+        return { ...rest, sign_type: 'MD5' };
+      },
+      'ILLEGAL_SIGN',
+    ],
+    [
+      'a signature with another key',
+      (p: Record<string, string>) => ({ ...p, sign: md5Sign(p, 'x'.repeat(32)) }),
+      'ILLEGAL_SIGN',
+    ],
     ['an added parameter', (p: Record<string, string>) => ({ ...p, memo: 'hi' }), 'ILLEGAL_SIGN'],
     ['another sign type', (p: Record<string, string>) => ({ ...p, sign_type: 'RSA2' }), 'ILLEGAL_SIGN_TYPE'],
     ['another partner', (p: Record<string, string>) => ({ ...p, partner: '2088111111111111' }), 'ILLEGAL_PARTNER'],
@@ -103,20 +134,34 @@ describe('signatures and gateway checks (MD5)', () => {
   });
 
   it('rejects missing required or undefined parameters (ILLEGAL_ARGUMENT)', async () => {
-    const base: Record<string, string> = { service: 'alipay.acquire.overseas.query', partner: h.partnerId, _input_charset: 'UTF-8' };
-    expect(errorOf((await postRaw(h.sandbox, { ...base, sign: md5Sign(base), sign_type: 'MD5' })).text)).toBe('ILLEGAL_ARGUMENT');
+    const base: Record<string, string> = {
+      service: 'alipay.acquire.overseas.query',
+      partner: h.partnerId,
+      _input_charset: 'UTF-8',
+    };
+    expect(errorOf((await postRaw(h.sandbox, { ...base, sign: md5Sign(base), sign_type: 'MD5' })).text)).toBe(
+      'ILLEGAL_ARGUMENT',
+    );
     const extra = { ...base, partner_trans_id: 'x', color: 'blue' };
-    expect(errorOf((await postRaw(h.sandbox, { ...extra, sign: md5Sign(extra), sign_type: 'MD5' })).text)).toBe('ILLEGAL_ARGUMENT');
+    expect(errorOf((await postRaw(h.sandbox, { ...extra, sign: md5Sign(extra), sign_type: 'MD5' })).text)).toBe(
+      'ILLEGAL_ARGUMENT',
+    );
     const badAmount = payParams(transId(), paymentCode('0001'));
     const { sign: _s, sign_type: _t, ...unsigned } = badAmount;
     const jpy = { ...unsigned, currency: 'JPY', trans_amount: '100.5' };
-    expect(errorOf((await postRaw(h.sandbox, { ...jpy, sign: md5Sign(jpy), sign_type: 'MD5' })).text)).toBe('ILLEGAL_ARGUMENT');
+    expect(errorOf((await postRaw(h.sandbox, { ...jpy, sign: md5Sign(jpy), sign_type: 'MD5' })).text)).toBe(
+      'ILLEGAL_ARGUMENT',
+    );
   });
 
   it('an adapter with the wrong key gets failed WALLET_CONFIG_ERROR (ILLEGAL_SIGN), and nothing is charged', async () => {
     const wrong = h.makeGateway({ md5Key: 'wrongkey0123456789abcdefABCDEF12' });
     const input = payInput(paymentCode('0002'));
-    expect(await wrong.pay(input)).toMatchObject({ kind: 'failed', code: 'WALLET_CONFIG_ERROR', walletCode: 'ILLEGAL_SIGN' });
+    expect(await wrong.pay(input)).toMatchObject({
+      kind: 'failed',
+      code: 'WALLET_CONFIG_ERROR',
+      walletCode: 'ILLEGAL_SIGN',
+    });
     expect(await sandboxTrade(h.sandbox, input.partnerTransId)).toBeUndefined();
   });
 
@@ -138,8 +183,13 @@ describe('signatures and gateway checks (MD5)', () => {
   it('faults can be armed over HTTP too', async () => {
     const input = payInput(paymentCode('0005'));
     const res = await fetch(`${h.sandbox.url}/control/faults`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ fault: 'http_500', service: 'alipay.acquire.overseas.spot.pay', partnerTransId: input.partnerTransId }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        fault: 'http_500',
+        service: 'alipay.acquire.overseas.spot.pay',
+        partnerTransId: input.partnerTransId,
+      }),
     });
     expect(res.status).toBe(201);
     expect((await h.gateway.pay(input)).kind).toBe('unknown');
@@ -183,7 +233,10 @@ describe('signatures (RSA2, generated dev keys)', () => {
 
   it('rejects a request signed with the wrong private key (ILLEGAL_SIGN)', async () => {
     const gateway = rsaGateway('wallet-private.pem', 'wallet-public.pem');
-    expect(await gateway.pay(payInput(paymentCode('0011')))).toMatchObject({ kind: 'failed', walletCode: 'ILLEGAL_SIGN' });
+    expect(await gateway.pay(payInput(paymentCode('0011')))).toMatchObject({
+      kind: 'failed',
+      walletCode: 'ILLEGAL_SIGN',
+    });
   });
 
   it('an adapter verifying with the wrong wallet key treats answers as unknown', async () => {
@@ -194,6 +247,9 @@ describe('signatures (RSA2, generated dev keys)', () => {
 
   it('rejects an MD5-signed request to an RSA2 partner (ILLEGAL_SIGN_TYPE)', async () => {
     const md5 = h.makeGateway({ signType: 'MD5', md5Key: TEST_MD5_KEY });
-    expect(await md5.pay(payInput(paymentCode('0013')))).toMatchObject({ kind: 'failed', walletCode: 'ILLEGAL_SIGN_TYPE' });
+    expect(await md5.pay(payInput(paymentCode('0013')))).toMatchObject({
+      kind: 'failed',
+      walletCode: 'ILLEGAL_SIGN_TYPE',
+    });
   });
 });

@@ -79,7 +79,13 @@ describe('Alipay error code → Admit failure code', () => {
   });
 
   it('treats SYSTEM_ERROR and in-process codes as unknown outcomes, never as failures', () => {
-    for (const code of ['SYSTEM_ERROR', 'system_error', 'UNKNOWN_EXCEPTION', 'PAYMENT_IN_PROCESS', 'REQUEST_TRAFFIC_EXCEED_LIMIT']) {
+    for (const code of [
+      'SYSTEM_ERROR',
+      'system_error',
+      'UNKNOWN_EXCEPTION',
+      'PAYMENT_IN_PROCESS',
+      'REQUEST_TRAFFIC_EXCEED_LIMIT',
+    ]) {
       expect(isUnknownOutcomeCode(code)).toBe(true);
     }
     expect(isUnknownOutcomeCode('BUYER_BALANCE_NOT_ENOUGH')).toBe(false);
@@ -87,7 +93,9 @@ describe('Alipay error code → Admit failure code', () => {
   });
 
   it('writes a message that names the wallet code', () => {
-    expect(failureMessage('INSUFFICIENT_BALANCE', 'BUYER_BALANCE_NOT_ENOUGH')).toMatch(/balance.*BUYER_BALANCE_NOT_ENOUGH/);
+    expect(failureMessage('INSUFFICIENT_BALANCE', 'BUYER_BALANCE_NOT_ENOUGH')).toMatch(
+      /balance.*BUYER_BALANCE_NOT_ENOUGH/,
+    );
   });
 });
 

@@ -31,10 +31,16 @@ export const alipayMapiConfigSchema = z
     gatewayUrl: z.url({ protocol: /^https?$/ }),
     partnerId: z.string().regex(/^2088\d{12}$/, 'partner id must be 16 digits starting with 2088'),
     signType: z.enum(['MD5', 'RSA2']),
-    md5Key: z.string().regex(/^[A-Za-z0-9]{32}$/, 'MD5 key must be 32 letters or digits').optional(),
+    md5Key: z
+      .string()
+      .regex(/^[A-Za-z0-9]{32}$/, 'MD5 key must be 32 letters or digits')
+      .optional(),
     privateKeyPem: z.string().min(1).optional(),
     walletPublicKeyPem: z.string().min(1).optional(),
-    notifyUrl: z.url({ protocol: /^https?$/ }).max(200).optional(),
+    notifyUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(200)
+      .optional(),
     timeoutMs: z.number().int().positive().max(120_000),
     connectTimeoutMs: z.number().int().positive().max(120_000).optional(),
   })

@@ -2,12 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { currencyExponent, currencySchema, formatMajor, parseMajor, type Money } from '@admit/contracts';
 import { alipayMapiConfigSchema, type AlipayMapiConfig } from './alipay-mapi.config';
-import {
-  classifyResultCode,
-  failureMessage,
-  isUnknownOutcomeCode,
-  mapAlipayErrorCode,
-} from './alipay-error-codes';
+import { classifyResultCode, failureMessage, isUnknownOutcomeCode, mapAlipayErrorCode } from './alipay-error-codes';
 import { postForm, type HttpExchange } from './mapi-http-client';
 import {
   buildPreSignString,
@@ -87,15 +82,18 @@ export class AlipayMapiGateway implements WalletGateway {
   constructor(config: AlipayMapiConfig, options: AlipayMapiGatewayOptions = {}) {
     const parsed = alipayMapiConfigSchema.safeParse(config);
     if (!parsed.success) {
-      throw new Error(`invalid Alipay mapi configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new Error(
+        `invalid Alipay mapi configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     }
     this.config = config;
     this.keys = loadMapiKeys(config);
     this.endpoint = new URL(config.gatewayUrl);
     this.endpoint.searchParams.set('_input_charset', INPUT_CHARSET);
-    this.agent = this.endpoint.protocol === 'https:'
-      ? new https.Agent({ keepAlive: true, maxSockets: 64 })
-      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    this.agent =
+      this.endpoint.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: 64 })
+        : new http.Agent({ keepAlive: true, maxSockets: 64 });
     this.now = options.now ?? (() => new Date());
   }
 
@@ -124,13 +122,18 @@ export class AlipayMapiGateway implements WalletGateway {
       case 'unverified':
         return { kind: 'unknown', reason: outcome.reason };
       case 'gateway_error':
-        return isUnknownOutcomeCode(outcome.error) ? { kind: 'unknown', reason: `gateway ${outcome.error}` } : failed(outcome.error);
+        return isUnknownOutcomeCode(outcome.error)
+          ? { kind: 'unknown', reason: `gateway ${outcome.error}` }
+          : failed(outcome.error);
       case 'business': {
         const result = classifyResultCode(outcome.fields['result_code']);
         if (result === 'success') return { kind: 'registered' };
         const code = outcome.fields['error'] ?? outcome.fields['detail_error_code'];
         if (result === 'fail' && code !== undefined && !isUnknownOutcomeCode(code)) return failed(code);
-        return { kind: 'unknown', reason: `result_code ${outcome.fields['result_code'] ?? '(none)'} ${code ?? ''}`.trim() };
+        return {
+          kind: 'unknown',
+          reason: `result_code ${outcome.fields['result_code'] ?? '(none)'} ${code ?? ''}`.trim(),
+        };
       }
     }
   }
@@ -167,7 +170,9 @@ export class AlipayMapiGateway implements WalletGateway {
       case 'unverified':
         return { kind: 'unknown', reason: outcome.reason };
       case 'gateway_error':
-        return isUnknownOutcomeCode(outcome.error) ? { kind: 'unknown', reason: `gateway ${outcome.error}` } : failed(outcome.error);
+        return isUnknownOutcomeCode(outcome.error)
+          ? { kind: 'unknown', reason: `gateway ${outcome.error}` }
+          : failed(outcome.error);
       case 'business': {
         const f = outcome.fields;
         if (f['partner_trans_id'] !== undefined && f['partner_trans_id'] !== input.partnerTransId) {
@@ -176,8 +181,14 @@ export class AlipayMapiGateway implements WalletGateway {
         const result = classifyResultCode(f['result_code']);
         if (result === 'success') {
           const echoed = readMoney(f['trans_amount'], f['currency']);
-          if (echoed !== undefined && (echoed.value !== input.amount.value || echoed.currency !== input.amount.currency)) {
-            return { kind: 'unknown', reason: `SUCCESS for a different amount ${f['trans_amount'] ?? ''} ${f['currency'] ?? ''}` };
+          if (
+            echoed !== undefined &&
+            (echoed.value !== input.amount.value || echoed.currency !== input.amount.currency)
+          ) {
+            return {
+              kind: 'unknown',
+              reason: `SUCCESS for a different amount ${f['trans_amount'] ?? ''} ${f['currency'] ?? ''}`,
+            };
           }
           const paid = this.readPaidTrade(f);
           if (paid === undefined) return { kind: 'unknown', reason: 'SUCCESS without alipay_trans_id' };
@@ -185,7 +196,10 @@ export class AlipayMapiGateway implements WalletGateway {
         }
         const code = f['error'];
         if (result === 'fail' && code !== undefined && code !== '' && !isUnknownOutcomeCode(code)) return failed(code);
-        return { kind: 'unknown', reason: `result_code ${f['result_code'] ?? '(none)'}${code !== undefined ? ` ${code}` : ''}` };
+        return {
+          kind: 'unknown',
+          reason: `result_code ${f['result_code'] ?? '(none)'}${code !== undefined ? ` ${code}` : ''}`,
+        };
       }
     }
   }
@@ -240,7 +254,9 @@ export class AlipayMapiGateway implements WalletGateway {
       case 'unverified':
         return { kind: 'retry', reason: outcome.reason };
       case 'gateway_error':
-        return isUnknownOutcomeCode(outcome.error) ? { kind: 'retry', reason: `gateway ${outcome.error}` } : failed(outcome.error);
+        return isUnknownOutcomeCode(outcome.error)
+          ? { kind: 'retry', reason: `gateway ${outcome.error}` }
+          : failed(outcome.error);
       case 'business': {
         const f = outcome.fields;
         if (f['out_trade_no'] !== undefined && f['out_trade_no'] !== partnerTransId) {
@@ -255,7 +271,10 @@ export class AlipayMapiGateway implements WalletGateway {
         if (result === 'fail' && f['retry_flag'] === 'N' && !isUnknownOutcomeCode(code)) {
           return failed(code);
         }
-        return { kind: 'retry', reason: `result_code ${f['result_code'] ?? '(none)'} ${code} retry_flag=${f['retry_flag'] ?? '(none)'}` };
+        return {
+          kind: 'retry',
+          reason: `result_code ${f['result_code'] ?? '(none)'} ${code} retry_flag=${f['retry_flag'] ?? '(none)'}`,
+        };
       }
     }
   }
@@ -270,7 +289,12 @@ export class AlipayMapiGateway implements WalletGateway {
       };
     }
     if (!Number.isSafeInteger(input.amount.value) || input.amount.value <= 0) {
-      return { kind: 'failed', code: 'WALLET_REQUEST_INVALID', message: 'refund amount must be positive', walletCode: 'LOCAL_VALIDATION' };
+      return {
+        kind: 'failed',
+        code: 'WALLET_REQUEST_INVALID',
+        message: 'refund amount must be positive',
+        walletCode: 'LOCAL_VALIDATION',
+      };
     }
     const outcome = await this.call(ALIPAY_MAPI_SERVICES.refund, {
       partner_trans_id: input.partnerTransId,
@@ -285,7 +309,9 @@ export class AlipayMapiGateway implements WalletGateway {
       case 'unverified':
         return { kind: 'unknown', reason: outcome.reason };
       case 'gateway_error':
-        return isUnknownOutcomeCode(outcome.error) ? { kind: 'unknown', reason: `gateway ${outcome.error}` } : failed(outcome.error);
+        return isUnknownOutcomeCode(outcome.error)
+          ? { kind: 'unknown', reason: `gateway ${outcome.error}` }
+          : failed(outcome.error);
       case 'business': {
         const f = outcome.fields;
         if (f['partner_refund_id'] !== undefined && f['partner_refund_id'] !== input.partnerRefundId) {
@@ -294,8 +320,14 @@ export class AlipayMapiGateway implements WalletGateway {
         const result = classifyResultCode(f['result_code']);
         if (result === 'success') {
           const amount = readMoney(f['refund_amount'], f['currency']);
-          if (amount !== undefined && (amount.value !== input.amount.value || amount.currency !== input.amount.currency)) {
-            return { kind: 'unknown', reason: `SUCCESS for a different amount ${f['refund_amount'] ?? ''} ${f['currency'] ?? ''}` };
+          if (
+            amount !== undefined &&
+            (amount.value !== input.amount.value || amount.currency !== input.amount.currency)
+          ) {
+            return {
+              kind: 'unknown',
+              reason: `SUCCESS for a different amount ${f['refund_amount'] ?? ''} ${f['currency'] ?? ''}`,
+            };
           }
           const walletTransactionId = nonEmpty(f['alipay_trans_id']);
           const exchangeRate = nonEmpty(f['exchange_rate']);
@@ -310,7 +342,10 @@ export class AlipayMapiGateway implements WalletGateway {
         }
         const code = f['error'];
         if (result === 'fail' && code !== undefined && code !== '' && !isUnknownOutcomeCode(code)) return failed(code);
-        return { kind: 'unknown', reason: `result_code ${f['result_code'] ?? '(none)'}${code !== undefined ? ` ${code}` : ''}` };
+        return {
+          kind: 'unknown',
+          reason: `result_code ${f['result_code'] ?? '(none)'}${code !== undefined ? ` ${code}` : ''}`,
+        };
       }
     }
   }
@@ -322,7 +357,11 @@ export class AlipayMapiGateway implements WalletGateway {
     }
     const signType = form['sign_type'];
     if (signType !== undefined && signType.toUpperCase() !== this.keys.signType) {
-      return { kind: 'rejected', reason: 'unsupported_sign_type', message: `sign_type ${signType} is not ${this.keys.signType}` };
+      return {
+        kind: 'rejected',
+        reason: 'unsupported_sign_type',
+        message: `sign_type ${signType} is not ${this.keys.signType}`,
+      };
     }
     if (!verifyWalletSignature(buildPreSignString(form), this.keys, signType, signature)) {
       return { kind: 'rejected', reason: 'bad_signature', message: 'notification signature does not verify' };
@@ -445,7 +484,12 @@ function validatePayInput(input: PayInput): string | undefined {
 
 /** The mapi docs forbid the half-width double quote in values; control characters are dropped too. */
 function sanitizeText(text: string): string {
-  return text.replace(/"/g, "'").replace(/[\u0000-\u001f\u007f]/g, ' ').trim();
+  let out = '';
+  for (const ch of text.replace(/"/g, "'")) {
+    const code = ch.charCodeAt(0);
+    out += code < 0x20 || code === 0x7f ? ' ' : ch;
+  }
+  return out.trim();
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

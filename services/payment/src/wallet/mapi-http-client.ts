@@ -3,8 +3,7 @@ import https from 'node:https';
 
 /** What came back from one HTTP exchange with the gateway. Never throws. */
 export type HttpExchange =
-  | { kind: 'response'; status: number; contentType?: string; body: Buffer }
-  | { kind: 'error'; reason: string };
+  { kind: 'response'; status: number; contentType?: string; body: Buffer } | { kind: 'error'; reason: string };
 
 export type HttpPostOptions = {
   /** Total time for the exchange (connect, send, wait, read). */

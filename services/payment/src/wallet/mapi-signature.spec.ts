@@ -64,7 +64,9 @@ describe('pre-sign string', () => {
   });
 
   it('sorts by ASCII, so upper case and underscore come before lower case', () => {
-    expect(buildPreSignString({ b: '1', a: '2', B: '3', _x: '4', a_b: '5', ab: '6' })).toBe('B=3&_x=4&a=2&a_b=5&ab=6&b=1');
+    expect(buildPreSignString({ b: '1', a: '2', B: '3', _x: '4', a_b: '5', ab: '6' })).toBe(
+      'B=3&_x=4&a=2&a_b=5&ab=6&b=1',
+    );
   });
 
   it('does not URL-encode values', () => {
@@ -110,7 +112,11 @@ describe('RSA2 (SHA256withRSA) signing', () => {
   });
 
   it('verifyWalletSignature refuses a sign type other than the configured one', () => {
-    const keys = loadMapiKeys({ signType: 'RSA2', privateKeyPem: TEST_PRIVATE_KEY, walletPublicKeyPem: TEST_PUBLIC_KEY });
+    const keys = loadMapiKeys({
+      signType: 'RSA2',
+      privateKeyPem: TEST_PRIVATE_KEY,
+      walletPublicKeyPem: TEST_PUBLIC_KEY,
+    });
     expect(verifyWalletSignature(PRE, keys, 'RSA2', RSA2_SIGN)).toBe(true);
     expect(verifyWalletSignature(PRE, keys, 'MD5', RSA2_SIGN)).toBe(false);
     expect(verifyWalletSignature(PRE, keys, 'RSA2', undefined)).toBe(false);

@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import type { MapiSignType } from './alipay-mapi.config';
 
 /**
@@ -28,7 +36,9 @@ export function compareAscii(a: string, b: string): number {
 
 /** MD5 signature: lowercase hex of MD5(preSign + key), no separator. */
 export function md5Sign(preSign: string, md5Key: string): string {
-  return createHash('md5').update(preSign + md5Key, 'utf8').digest('hex');
+  return createHash('md5')
+    .update(preSign + md5Key, 'utf8')
+    .digest('hex');
 }
 
 /** RSA2 signature: SHA256withRSA (PKCS#1 v1.5), base64. */
@@ -53,8 +63,7 @@ export function rsa2Verify(preSign: string, publicKey: KeyObject, signature: str
 
 /** Keys of one signing party, parsed once. */
 export type MapiKeys =
-  | { signType: 'MD5'; md5Key: string }
-  | { signType: 'RSA2'; privateKey: KeyObject; walletPublicKey: KeyObject };
+  { signType: 'MD5'; md5Key: string } | { signType: 'RSA2'; privateKey: KeyObject; walletPublicKey: KeyObject };
 
 export function loadMapiKeys(input: {
   signType: MapiSignType;

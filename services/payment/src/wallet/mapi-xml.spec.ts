@@ -46,12 +46,16 @@ describe('parseMapiEnvelope', () => {
   });
 
   it('reads a gateway rejection without response or sign', () => {
-    const env = parseMapiEnvelope('<?xml version="1.0" encoding="GBK"?><alipay><is_success>F</is_success><error>ILLEGAL_SIGN</error></alipay>');
+    const env = parseMapiEnvelope(
+      '<?xml version="1.0" encoding="GBK"?><alipay><is_success>F</is_success><error>ILLEGAL_SIGN</error></alipay>',
+    );
     expect(env).toEqual({ isSuccess: 'F', error: 'ILLEGAL_SIGN', request: {} });
   });
 
   it('keeps empty business fields as empty strings', () => {
-    const env = parseMapiEnvelope('<alipay><is_success>T</is_success><response><alipay><result_code>FAIL</result_code><error/></alipay></response></alipay>');
+    const env = parseMapiEnvelope(
+      '<alipay><is_success>T</is_success><response><alipay><result_code>FAIL</result_code><error/></alipay></response></alipay>',
+    );
     expect(env.response).toEqual({ result_code: 'FAIL', error: '' });
   });
 
@@ -60,8 +64,14 @@ describe('parseMapiEnvelope', () => {
     ['truncated', '<alipay><is_success>T</is_succ'],
     ['wrong root', '<html><body>502</body></html>'],
     ['no is_success', '<alipay><response><alipay><result_code>SUCCESS</result_code></alipay></response></alipay>'],
-    ['repeated field', '<alipay><is_success>T</is_success><response><alipay><result_code>SUCCESS</result_code><result_code>FAIL</result_code></alipay></response></alipay>'],
-    ['nested field', '<alipay><is_success>T</is_success><response><alipay><result_code><x>1</x></result_code></alipay></response></alipay>'],
+    [
+      'repeated field',
+      '<alipay><is_success>T</is_success><response><alipay><result_code>SUCCESS</result_code><result_code>FAIL</result_code></alipay></response></alipay>',
+    ],
+    [
+      'nested field',
+      '<alipay><is_success>T</is_success><response><alipay><result_code><x>1</x></result_code></alipay></response></alipay>',
+    ],
   ])('rejects %s', (_name, xml) => {
     expect(() => parseMapiEnvelope(xml)).toThrow(MapiXmlError);
   });

@@ -29,8 +29,11 @@ const MAX_DECLARATION_SCAN = 256;
  */
 export function decodeXmlBody(body: Uint8Array, contentType?: string): string {
   const head = Buffer.from(body.subarray(0, MAX_DECLARATION_SCAN)).toString('latin1');
-  const declared = /^(?:\uFEFF|\u00EF\u00BB\u00BF)?<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head)?.[1];
-  const fromHeader = contentType !== undefined ? /charset\s*=\s*"?([A-Za-z0-9._-]+)/i.exec(contentType)?.[1] : undefined;
+  const declared = /^(?:\uFEFF|\u00EF\u00BB\u00BF)?<\?xml[^>]*\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(
+    head,
+  )?.[1];
+  const fromHeader =
+    contentType !== undefined ? /charset\s*=\s*"?([A-Za-z0-9._-]+)/i.exec(contentType)?.[1] : undefined;
   const label = declared ?? fromHeader ?? 'utf-8';
   let decoder: TextDecoder;
   try {

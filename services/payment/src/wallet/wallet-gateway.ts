@@ -198,11 +198,7 @@ export type WalletNotification = {
 };
 
 export type NotificationRejection =
-  | 'missing_signature'
-  | 'unsupported_sign_type'
-  | 'bad_signature'
-  | 'partner_mismatch'
-  | 'malformed';
+  'missing_signature' | 'unsupported_sign_type' | 'bad_signature' | 'partner_mismatch' | 'malformed';
 
 export type NotificationVerification =
   | { kind: 'verified'; notification: WalletNotification }

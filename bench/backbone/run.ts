@@ -1,0 +1,488 @@
+#!/usr/bin/env node
+/**
+ * Benchmark of the event backbone (outbox → relay → Kafka → EventConsumer → inbox) against the
+ * two limits it is built from, measured in the same run on the same machine:
+ *
+ *   1. the backbone: K writers commit one state row + one outbox event per transaction
+ *      (appendToOutbox); the OutboxRelay publishes; an EventConsumer in a separate process writes
+ *      one effect row per event in its inbox transaction. Throughput at saturation (writers at
+ *      full speed, bounded backlog), then commit-to-consume latency at half that rate.
+ *   2. Kafka's ProducerPerformance (records of the event's size, acks=all, same broker).
+ *   3. pgbench doing the same durable writes per event (K clients, synchronous_commit on).
+ *
+ *   npm run build && node dist/bench/backbone/run.js      (npm run bench:backbone)
+ *
+ * env: BENCH_WRITERS (4) BENCH_WARMUP_SEC (3) BENCH_MAX_SEC (20) BENCH_HALF_SEC (20)
+ *      BENCH_MAX_BACKLOG (2000) BENCH_PGBENCH_SEC (15) BENCH_PP_RECORDS (300000)
+ *      KAFKA_BROKERS (127.0.0.1:9092) BENCH_PG_URL (postgres://postgres@127.0.0.1:5432)
+ * Writes bench/results/backbone-<timestamp>.json and bench/results/backbone-latest.json.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { Registry } from 'prom-client';
+import type { DataSource } from 'typeorm';
+import { EVENT_REGISTRY, HEADERS, type Envelope } from '@admit/contracts';
+import { appendToOutbox, createKafka, createLogger, createMessagingTables, messagingMetrics, OutboxRelay } from '@admit/messaging';
+import {
+  aliasedKafka,
+  BENCH_DB,
+  BENCH_DB_URL,
+  BENCH_TABLES,
+  benchDataSource,
+  EVENT_TYPE,
+  KAFKA_BROKERS,
+  MERCHANT,
+  PARTITIONS,
+  payloadFor,
+  PG_BASE,
+  repoRoot,
+  SOURCE_TOPIC,
+  type ChildMessage,
+  type ParentMessage,
+} from './common';
+import { pgbench, pgbenchScript, producerPerformance, run } from './external';
+
+const num = (name: string, def: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : def;
+};
+
+const P = {
+  writers: num('BENCH_WRITERS', 4),
+  warmupSec: num('BENCH_WARMUP_SEC', 3),
+  maxSec: num('BENCH_MAX_SEC', 20),
+  halfSec: num('BENCH_HALF_SEC', 20),
+  halfSkipSec: 2,
+  maxBacklog: num('BENCH_MAX_BACKLOG', 2000),
+  aggregatesPerWriter: 16,
+  pgbenchSec: num('BENCH_PGBENCH_SEC', 15),
+  ppRecords: num('BENCH_PP_RECORDS', 300_000),
+  ppWarmupRecords: 50_000,
+  partitions: PARTITIONS,
+};
+
+const logger = createLogger('bench-backbone', process.env['BENCH_LOG_LEVEL'] ?? 'warn');
+const say = (msg: string): void => void process.stderr.write(`[bench:backbone ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+async function pgAdmin(sql: string): Promise<void> {
+  const c = new Client({ connectionString: `${PG_BASE}/postgres` });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+// ---------------------------------------------------------------------------- consumer process
+
+class ConsumerProcess {
+  processed = 0;
+  private final: Extract<ChildMessage, { type: 'final' }> | null = null;
+  private readonly child: ChildProcess;
+  private readonly ready: Promise<void>;
+  private finished: Promise<Extract<ChildMessage, { type: 'final' }>>;
+
+  constructor(topic: string, group: string) {
+    this.child = fork(join(__dirname, 'consumer.js'), [topic, group], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let onReady!: () => void;
+    let onFinal!: (m: Extract<ChildMessage, { type: 'final' }>) => void;
+    let onError!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onError = reject;
+    });
+    this.finished = new Promise((resolve, reject) => {
+      onFinal = resolve;
+      const prev = onError;
+      onError = (e) => {
+        prev(e);
+        reject(e);
+      };
+    });
+    this.finished.catch(() => undefined);
+    this.child.on('message', (m: ChildMessage) => {
+      if (m.type === 'ready') onReady();
+      else if (m.type === 'progress') this.processed = Math.max(this.processed, m.processed);
+      else if (m.type === 'final') {
+        this.final = m;
+        this.processed = m.processed;
+        onFinal(m);
+      } else onError(new Error(`consumer process failed: ${m.error}`));
+    });
+    this.child.on('exit', (code) => {
+      if (!this.final) onError(new Error(`consumer process exited (${code})`));
+    });
+  }
+
+  started(): Promise<void> {
+    return this.ready;
+  }
+
+  send(m: ParentMessage): void {
+    this.child.send(m);
+  }
+
+  async stop(): Promise<Extract<ChildMessage, { type: 'final' }>> {
+    this.send({ type: 'stop' });
+    return this.finished;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+  }
+}
+
+// ---------------------------------------------------------------------------- writers
+
+/** K writer loops; each owns its aggregates (so per-aggregate order needs no lock here). */
+class Writers {
+  produced = 0;
+  private stopping = false;
+  private loops: Promise<void>[] = [];
+  private readonly seq = new Map<string, number>();
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly k: number,
+    private readonly consumed: () => number,
+    private readonly runId: string,
+  ) {}
+
+  /** ratePerSec undefined: as fast as possible, pausing while the backlog exceeds maxBacklog. */
+  start(ratePerSec?: number): void {
+    this.stopping = false;
+    const interval = ratePerSec ? (1000 * this.k) / ratePerSec : 0;
+    const t0 = performance.now();
+    this.loops = Array.from({ length: this.k }, async (_, w) => {
+      let next = t0 + (interval * w) / this.k;
+      let turn = 0;
+      while (!this.stopping) {
+        if (interval > 0) {
+          const wait = next - performance.now();
+          if (wait > 0) await sleep(wait);
+          next += interval;
+        } else {
+          while (!this.stopping && this.produced - this.consumed() > P.maxBacklog) await sleep(2);
+        }
+        if (this.stopping) break;
+        const aggregateId = `agg_${this.runId}_${w}_${turn++ % P.aggregatesPerWriter}`;
+        const seq = (this.seq.get(aggregateId) ?? 0) + 1;
+        this.seq.set(aggregateId, seq);
+        await this.ds.transaction(async (m) => {
+          await m.query(`INSERT INTO bench_source (aggregate_id, seq) VALUES ($1, $2)`, [aggregateId, seq]);
+          await appendToOutbox(m, { type: EVENT_TYPE, aggregateId, merchantId: MERCHANT, payload: payloadFor(aggregateId, seq) });
+        });
+        this.produced += 1;
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(this.loops);
+  }
+}
+
+async function dbNow(ds: DataSource): Promise<Date> {
+  const [r] = (await ds.query(`SELECT clock_timestamp() AS t`)) as { t: Date }[];
+  return r?.t ?? new Date();
+}
+
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+// ---------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const root = repoRoot();
+  const runId = randomBytes(3).toString('hex');
+  const benchTopic = `bench.backbone.${runId}.tickets`;
+  const perfTopic = `bench.backbone.${runId}.perf`;
+  const group = `bench-backbone-${runId}`;
+  const loadStart = loadavg();
+  say(`run ${runId}: ${P.writers} writers, ${cpus().length} cores, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
+
+  // --- database (dedicated, recreated) and topics (private, deleted at the end)
+  await pgAdmin(`DROP DATABASE IF EXISTS "${BENCH_DB}" WITH (FORCE)`);
+  await pgAdmin(`CREATE DATABASE "${BENCH_DB}"`);
+  const ds = benchDataSource(P.writers + 4);
+  await ds.initialize();
+  const qr = ds.createQueryRunner();
+  await createMessagingTables(qr);
+  for (const sql of BENCH_TABLES) await qr.query(sql);
+  await qr.release();
+  const [pg] = (await ds.query(`SELECT version() AS v, current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync`)) as {
+    v: string;
+    sc: string;
+    fsync: string;
+  }[];
+
+  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: `bench-backbone-${runId}` }, logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      { topic: benchTopic, numPartitions: P.partitions, replicationFactor: 1 },
+      { topic: `${benchTopic}.dlq`, numPartitions: 1, replicationFactor: 1 },
+      { topic: perfTopic, numPartitions: P.partitions, replicationFactor: 1 },
+    ],
+  });
+
+  // the event's real size on the wire: value (envelope JSON) + headers
+  const sample = sampleEnvelope();
+  const envelopeBytes = Buffer.byteLength(sample.value);
+  const headerBytes = Object.entries(sample.headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+
+  const consumer = new ConsumerProcess(benchTopic, group);
+  const relay = new OutboxRelay({
+    dataSource: ds,
+    kafka: aliasedKafka(kafka, SOURCE_TOPIC, benchTopic),
+    databaseUrl: BENCH_DB_URL,
+    logger,
+    metrics: messagingMetrics(new Registry()),
+    lockName: 'bench-backbone',
+  });
+  const writers = new Writers(ds, P.writers, () => consumer.processed, runId);
+  const result: Record<string, unknown> = {};
+
+  try {
+    await consumer.started();
+    await relay.start();
+
+    // --- 1a. saturation: writers at full speed, backlog bounded so the rate is sustainable
+    say(`backbone at max throughput: ${P.warmupSec}s warm-up + ${P.maxSec}s measured`);
+    writers.start();
+    await sleep(P.warmupSec * 1000);
+    const w1 = await dbNow(ds);
+    const produced1 = writers.produced;
+    await sleep(P.maxSec * 1000);
+    const w2 = await dbNow(ds);
+    const produced2 = writers.produced;
+    await writers.stop();
+    await waitUntil('drain after max phase', () => consumer.processed >= writers.produced, 120_000);
+    const [maxRow] = (await ds.query(
+      `SELECT (SELECT count(*) FROM bench_effect WHERE created_at >= $1 AND created_at < $2)::int AS consumed,
+              (SELECT count(*) FROM bench_source WHERE created_at >= $1 AND created_at < $2)::int AS committed`,
+      [w1, w2],
+    )) as { consumed: number; committed: number }[];
+    const windowSec = (w2.getTime() - w1.getTime()) / 1000;
+    const maxEps = (maxRow?.consumed ?? 0) / windowSec;
+    const maxPhase = {
+      windowSec: round(windowSec, 2),
+      eventsConsumedInWindow: maxRow?.consumed ?? 0,
+      eventsPerSec: round(maxEps),
+      producerCommitsPerSec: round((maxRow?.committed ?? 0) / windowSec),
+      producedInWindowByClient: produced2 - produced1,
+      maxBacklog: P.maxBacklog,
+    };
+    say(`max: ${maxPhase.eventsPerSec} events/s (commit → inbox commit), producers ${maxPhase.producerCommitsPerSec}/s`);
+
+    // --- 1b. half load: open-loop writers at half the reached rate; latency per event
+    const halfRate = maxEps / 2;
+    say(`backbone at half load: ${round(halfRate)} events/s for ${P.halfSec}s`);
+    consumer.send({ type: 'reset-latency' });
+    const producedBefore = writers.produced;
+    const h0 = await dbNow(ds);
+    writers.start(halfRate);
+    await sleep(P.halfSec * 1000);
+    await writers.stop();
+    const h1 = await dbNow(ds);
+    await waitUntil('drain after half phase', () => consumer.processed >= writers.produced, 60_000);
+    const from = new Date(h0.getTime() + P.halfSkipSec * 1000);
+    const [lat] = (await ds.query(
+      `SELECT count(*)::int AS n,
+              percentile_cont(ARRAY[0.5, 0.9, 0.99, 0.999]) WITHIN GROUP (ORDER BY ms) AS p,
+              max(ms) AS max, avg(ms) AS mean
+         FROM (SELECT extract(epoch FROM created_at - occurred_at) * 1000 AS ms
+                 FROM bench_effect WHERE occurred_at >= $1 AND occurred_at < $2) x`,
+      [from, h1],
+    )) as { n: number; p: number[]; max: number; mean: number }[];
+    const halfSeconds = (h1.getTime() - h0.getTime()) / 1000;
+
+    await relay.stop();
+    const final = await consumer.stop();
+    const [integrity] = (await ds.query(
+      `SELECT (SELECT count(*) FROM outbox WHERE topic = $1)::int AS outbox,
+              (SELECT count(*) FROM outbox WHERE topic = $1 AND published_at IS NULL)::int AS unpublished,
+              (SELECT count(*) FROM bench_effect)::int AS effects,
+              (SELECT count(DISTINCT event_id) FROM bench_effect)::int AS distinct_events,
+              (SELECT count(*) FROM inbox WHERE consumer_group = $2)::int AS inbox`,
+      [SOURCE_TOPIC, group],
+    )) as { outbox: number; unpublished: number; effects: number; distinct_events: number; inbox: number }[];
+    const halfPhase = {
+      targetRatePerSec: round(halfRate),
+      achievedRatePerSec: round((writers.produced - producedBefore) / halfSeconds),
+      seconds: round(halfSeconds, 2),
+      latencyWindowSkipsFirstSec: P.halfSkipSec,
+      latencyMs: {
+        events: lat?.n ?? 0,
+        p50: round(lat?.p[0] ?? NaN, 2),
+        p90: round(lat?.p[1] ?? NaN, 2),
+        p99: round(lat?.p[2] ?? NaN, 2),
+        p999: round(lat?.p[3] ?? NaN, 2),
+        max: round(Number(lat?.max ?? NaN), 2),
+        mean: round(Number(lat?.mean ?? NaN), 2),
+        definition: 'effect row clock_timestamp() (inside the inbox transaction) − envelope occurredAt (set in the producer transaction)',
+      },
+      afterInboxCommit: {
+        source: 'EventConsumer metric admit_event_commit_to_consume_seconds (observed after the inbox commit), whole half phase',
+        events: final.total,
+        within100ms: final.within100ms,
+        fractionWithin100ms: final.total > 0 ? round(final.within100ms / final.total, 4) : null,
+      },
+    };
+    say(`half: p50 ${halfPhase.latencyMs.p50} ms, p99 ${halfPhase.latencyMs.p99} ms (${halfPhase.latencyMs.events} events)`);
+    result['backbone'] = {
+      maxThroughput: maxPhase,
+      halfLoad: halfPhase,
+      integrity: { ...integrity, consumerDuplicates: final.duplicates },
+    };
+
+    // --- 2. Kafka ProducerPerformance, same broker, same partitions, records of the event's size
+    const recordSize = envelopeBytes + headerBytes;
+    say(`Kafka ProducerPerformance: warm-up ${P.ppWarmupRecords}, then ${P.ppRecords} records × ${recordSize} B, acks=all`);
+    await producerPerformance(root, { topic: perfTopic, records: P.ppWarmupRecords, recordSize, brokers: KAFKA_BROKERS.join(',') });
+    const pp = await producerPerformance(root, { topic: perfTopic, records: P.ppRecords, recordSize, brokers: KAFKA_BROKERS.join(',') });
+    say(`ProducerPerformance: ${pp.recordsPerSec} records/s`);
+    result['kafkaProducerPerformance'] = pp;
+
+    // --- 3. pgbench: the same durable writes per event, same client count
+    say(`pgbench: ${P.writers} clients, ${P.pgbenchSec}s`);
+    const pgb = await pgbench({
+      database: BENCH_DB,
+      clients: P.writers,
+      seconds: P.pgbenchSec,
+      script: pgbenchScript(sample.value, JSON.stringify(sample.headers), SOURCE_TOPIC),
+    });
+    say(`pgbench: ${pgb.tps} tps (= events/s)`);
+    result['pgbench'] = pgb;
+
+    // --- ratios and targets
+    const slower = Math.min(pp.recordsPerSec, pgb.tps);
+    const p99 = halfPhase.latencyMs.p99;
+    const ratios = {
+      backboneVsKafkaProducerPerformance: round(maxEps / pp.recordsPerSec, 3),
+      backboneVsPgbench: round(maxEps / pgb.tps, 3),
+      slowerLimit: pp.recordsPerSec <= pgb.tps ? 'kafkaProducerPerformance' : 'pgbench',
+      backboneVsSlowerLimit: round(maxEps / slower, 3),
+    };
+    const targets = {
+      throughput: { rule: 'backbone ≥ 0.5 × min(ProducerPerformance, pgbench)', ratio: ratios.backboneVsSlowerLimit, holds: maxEps >= 0.5 * slower },
+      latency: { rule: 'p99 commit-to-consume < 100 ms at half load', p99Ms: p99, holds: p99 < 100 },
+    };
+    const machine = {
+      cores: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGb: round(totalmem() / 1024 ** 3, 1),
+      node: process.version,
+      postgres: pg?.v ?? 'unknown',
+      synchronousCommit: pg?.sc,
+      fsync: pg?.fsync,
+      kafka: kafkaVersion(root),
+      java: (await run('java', ['-version'])).stderr.split('\n')[0] ?? 'unknown',
+      loadAvgStart: loadStart.map((l) => round(l, 2)),
+      loadAvgEnd: loadavg().map((l) => round(l, 2)),
+    };
+    const finished = new Date();
+    const report = {
+      benchmark: 'backbone',
+      runId,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationSec: round((finished.getTime() - started.getTime()) / 1000),
+      machine,
+      parameters: {
+        ...P,
+        database: BENCH_DB,
+        eventType: EVENT_TYPE,
+        registryTopic: SOURCE_TOPIC,
+        benchTopic,
+        consumerGroup: group,
+        envelopeBytes,
+        headerBytes,
+        consumer: 'EventConsumer defaults (chunkSize 200, partitionsConsumedConcurrently 3), separate process',
+        relay: 'OutboxRelay defaults (batchSize 500, LISTEN/NOTIFY + 500 ms poll), same process as the writers',
+        ppRecordSize: recordSize,
+      },
+      ...result,
+      ratios,
+      targets,
+    };
+    const dir = join(root, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const stamp = finished.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+    const json = `${JSON.stringify(report, null, 2)}\n`;
+    writeFileSync(join(dir, `backbone-${stamp}.json`), json);
+    writeFileSync(join(dir, 'backbone-latest.json'), json);
+    say(
+      `backbone ${maxPhase.eventsPerSec}/s vs ProducerPerformance ${pp.recordsPerSec}/s, pgbench ${pgb.tps}/s → ` +
+        `${ratios.backboneVsSlowerLimit} of the slower (${ratios.slowerLimit}); throughput target ${targets.throughput.holds ? 'holds' : 'MISSED'}, ` +
+        `p99 ${p99} ms → latency target ${targets.latency.holds ? 'holds' : 'MISSED'}`,
+    );
+    say(`wrote bench/results/backbone-${stamp}.json and backbone-latest.json (${report.durationSec}s)`);
+  } finally {
+    await writers.stop().catch(() => undefined);
+    await relay.stop().catch(() => undefined);
+    consumer.kill();
+    await admin.deleteTopics({ topics: [benchTopic, `${benchTopic}.dlq`, perfTopic] }).catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    if (ds.isInitialized) await ds.destroy();
+  }
+}
+
+/** An envelope exactly as appendToOutbox builds it for the bench event, and its headers. */
+function sampleEnvelope(): { value: string; headers: Record<string, string> } {
+  const aggregateId = 'agg_000000_0_00';
+  const envelope: Envelope = {
+    eventId: randomUUID(),
+    type: EVENT_TYPE,
+    schemaVersion: 1,
+    occurredAt: new Date().toISOString(),
+    merchantId: MERCHANT,
+    correlationId: randomUUID(),
+    causationId: null,
+    aggregateType: EVENT_REGISTRY[EVENT_TYPE].aggregate,
+    aggregateId,
+    payload: payloadFor(aggregateId, 1),
+  };
+  return {
+    value: JSON.stringify(envelope),
+    headers: {
+      [HEADERS.eventId]: envelope.eventId,
+      [HEADERS.eventType]: envelope.type,
+      [HEADERS.schemaVersion]: '1',
+      [HEADERS.correlationId]: envelope.correlationId,
+    },
+  };
+}
+
+function kafkaVersion(root: string): string {
+  try {
+    const pom = readFileSync(join(root, 'infra/kafka/pom.xml'), 'utf8');
+    return /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    say(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,358 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+import { newId, type EventPayload } from '@admit/contracts';
+import { createLogger } from '@admit/messaging';
+import { buildDataSource, runMigrationsLocked, type Principal } from '@admit/service-kit';
+import { REPORTING_MIGRATIONS } from '../database/migrations';
+import { ReportsService } from '../reports/reports.service';
+import { VisitorsConsumer } from '../visitors/visitors.consumer';
+import { LedgerConsumer } from './ledger.consumer';
+
+/**
+ * The reporting handlers against a real PostgreSQL database created (and dropped) by this file,
+ * with the service's own migration: counters, replays, pending facts, ownership and the flow.
+ */
+const ADMIN_URL = process.env['REPORTING_TEST_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB = `admit_reporting_it_${randomBytes(4).toString('hex')}`;
+const logger = createLogger('reporting-int', 'silent');
+
+let ds: DataSource;
+const ledger = new LedgerConsumer({ defaultMdrBps: 60 }, logger);
+const visitors = new VisitorsConsumer(logger);
+
+async function admin(sql: string): Promise<void> {
+  const c = new Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  await admin(`CREATE DATABASE "${DB}"`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${DB}`;
+  ds = buildDataSource({ url: url.toString(), entities: [], migrations: REPORTING_MIGRATIONS, poolSize: 5 });
+  await ds.initialize();
+  await runMigrationsLocked(ds, logger);
+});
+
+afterAll(async () => {
+  await ds?.destroy();
+  await admin(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
+});
+
+const tx = <T>(fn: (m: EntityManager) => Promise<T>) => ds.transaction(fn);
+
+function merchant(timezone = 'Asia/Shanghai'): EventPayload<'merchant.onboarded'> {
+  return {
+    merchantId: newId('merchant'),
+    name: 'Zoo',
+    country: 'CN',
+    city: 'Hangzhou',
+    timezone,
+    mcc: '7998',
+    settlementCurrency: 'CNY',
+    createdAt: '2026-04-01T00:00:00.000Z',
+  };
+}
+
+function payment(merchantId: string, value: number, paidAt: string, currency: 'CNY' | 'JPY' = 'CNY'): EventPayload<'payment.succeeded'> {
+  return {
+    paymentId: newId('payment'),
+    orderId: newId('order'),
+    merchantId,
+    amount: { value, currency },
+    wallet: 'alipay',
+    walletTransactionId: randomBytes(14).toString('hex'),
+    partnerTransId: randomUUID(),
+    paidAt,
+    exchangeRate: currency === 'CNY' ? null : '0.0471',
+    settlementAmount: currency === 'CNY' ? null : { value: Math.round(value * 4.71), currency: 'CNY' },
+  };
+}
+
+function refund(p: EventPayload<'payment.succeeded'>, value: number, succeededAt: string): EventPayload<'refund.succeeded'> {
+  return {
+    refundId: newId('refund'),
+    paymentId: p.paymentId,
+    orderId: p.orderId,
+    merchantId: p.merchantId,
+    amount: { value, currency: p.amount.currency },
+    refundedTotal: { value, currency: p.amount.currency },
+    fullyRefunded: value === p.amount.value,
+    partnerRefundId: randomUUID(),
+    succeededAt,
+  };
+}
+
+function tickets(p: EventPayload<'payment.succeeded'>, count: number, issuedAt: string): EventPayload<'tickets.issued'> {
+  return {
+    orderId: p.orderId,
+    merchantId: p.merchantId,
+    attractionId: newId('attraction'),
+    city: 'Hangzhou',
+    paymentId: p.paymentId,
+    customerReference: 'cust-1',
+    amountPaid: p.amount,
+    tickets: Array.from({ length: count }, () => ({
+      ticketId: newId('ticket'),
+      productId: newId('product'),
+      productKind: 'admission' as const,
+      slotId: null,
+      validFrom: '2026-05-01T16:00:00.000Z',
+      validTo: '2026-05-02T16:00:00.000Z',
+      maxEntries: 1,
+    })),
+    issuedAt,
+  };
+}
+
+const acquirer: Principal = { keyId: 'key_acquirer_env', scope: 'acquirer', merchantId: null, attractionId: null };
+const merchantKey = (merchantId: string): Principal => ({ keyId: newId('apiKey'), scope: 'merchant', merchantId, attractionId: null });
+
+async function totals(merchantId: string | null, date: string, principal: Principal = acquirer) {
+  const report = await new ReportsService(ds).daily(principal, { date, ...(merchantId ? { merchantId } : {}) });
+  return report.totals;
+}
+
+describe('reporting ledger handlers (PostgreSQL)', () => {
+  it('counts a payment on the merchant-time-zone date with its fee, once, even when replayed', async () => {
+    const mch = merchant('Asia/Shanghai');
+    await tx((m) => ledger.merchantOnboarded(m, mch));
+    // 16:30 UTC on 1 May is 00:30 on 2 May in Shanghai.
+    const pay = payment(mch.merchantId, 12_500, '2026-05-01T16:30:00.000Z');
+    await tx((m) => ledger.paymentSucceeded(m, pay));
+    await tx((m) => ledger.paymentSucceeded(m, pay)); // replay: natural key, no second count
+    expect(await totals(mch.merchantId, '2026-05-01')).toEqual([]);
+    const [day] = await totals(mch.merchantId, '2026-05-02');
+    expect(day).toEqual({
+      currency: 'CNY',
+      gross: { value: 12_500, currency: 'CNY' },
+      discounts: { value: 0, currency: 'CNY' },
+      refunds: { value: 0, currency: 'CNY' },
+      fees: { value: 75, currency: 'CNY' },
+      net: { value: 12_425, currency: 'CNY' },
+      paymentCount: 1,
+      refundCount: 0,
+      ticketCount: 0,
+    });
+    const [row] = (await ds.query(`SELECT fee_bps, fee_value::int AS fee, business_date::text AS d FROM ledger_payments WHERE payment_id = $1`, [
+      pay.paymentId,
+    ])) as { fee_bps: number; fee: number; d: string }[];
+    expect(row).toEqual({ fee_bps: 60, fee: 75, d: '2026-05-02' });
+  });
+
+  it('applies a merchant fee rate, refunds on their own date, reversals as full refunds, and tickets', async () => {
+    const mch = merchant('Europe/Berlin');
+    await tx((m) => ledger.merchantOnboarded(m, mch));
+    await ds.query(`INSERT INTO merchant_fee_rates (merchant_id, mdr_bps) VALUES ($1, 250)`, [mch.merchantId]);
+    const a = payment(mch.merchantId, 1_250, '2026-05-01T08:00:00.000Z');
+    const b = payment(mch.merchantId, 4_000, '2026-05-01T09:00:00.000Z');
+    const jpy = payment(mch.merchantId, 1_200, '2026-05-01T10:00:00.000Z', 'JPY');
+    for (const p of [a, b, jpy]) await tx((m) => ledger.paymentSucceeded(m, p));
+    await tx((m) => ledger.ticketsIssued(m, tickets(a, 2, '2026-05-01T08:00:01.000Z')));
+    const t = tickets(b, 3, '2026-05-01T09:00:01.000Z');
+    await tx((m) => ledger.ticketsIssued(m, t));
+    await tx((m) => ledger.ticketsIssued(m, t)); // replay
+    // a: partial refund the next day (Berlin time); b: reversed (cancelled after capture) the same day.
+    const r = refund(a, 250, '2026-05-02T07:00:00.000Z');
+    await tx((m) => ledger.refundSucceeded(m, r));
+    await tx((m) => ledger.refundSucceeded(m, r));
+    const cancel: EventPayload<'payment.cancelled'> = {
+      paymentId: b.paymentId,
+      orderId: b.orderId,
+      merchantId: mch.merchantId,
+      amount: b.amount,
+      partnerTransId: b.partnerTransId,
+      reversed: true,
+      cancelledAt: '2026-05-01T09:05:00.000Z',
+    };
+    await tx((m) => ledger.paymentCancelled(m, cancel));
+    await tx((m) => ledger.paymentCancelled(m, cancel));
+    // A reversal of a payment the ledger never saw succeed, and a plain void: nothing to count.
+    await tx((m) => ledger.paymentCancelled(m, { ...cancel, paymentId: newId('payment') }));
+    await tx((m) => ledger.paymentCancelled(m, { ...cancel, paymentId: a.paymentId, reversed: false }));
+
+    const may1 = await totals(mch.merchantId, '2026-05-01');
+    expect(may1).toEqual([
+      {
+        currency: 'CNY',
+        gross: { value: 5_250, currency: 'CNY' },
+        discounts: { value: 0, currency: 'CNY' },
+        refunds: { value: 4_000, currency: 'CNY' },
+        fees: { value: 31 + 100, currency: 'CNY' }, // 1250 × 2.5 % = 31.25 → 31; 4000 × 2.5 % = 100
+        net: { value: 5_250 - 4_000 - 131, currency: 'CNY' },
+        paymentCount: 2,
+        refundCount: 1,
+        ticketCount: 5,
+      },
+      {
+        currency: 'JPY',
+        gross: { value: 1_200, currency: 'JPY' },
+        discounts: { value: 0, currency: 'JPY' },
+        refunds: { value: 0, currency: 'JPY' },
+        fees: { value: 30, currency: 'JPY' },
+        net: { value: 1_170, currency: 'JPY' },
+        paymentCount: 1,
+        refundCount: 0,
+        ticketCount: 0,
+      },
+    ]);
+    const may2 = await totals(mch.merchantId, '2026-05-02');
+    expect(may2).toHaveLength(1);
+    expect(may2[0]).toMatchObject({ refunds: { value: 250 }, net: { value: -250 }, refundCount: 1, paymentCount: 0 });
+    const [ledgerB] = (await ds.query(`SELECT refunded_value::int AS refunded, reversed_at IS NOT NULL AS reversed FROM ledger_payments WHERE payment_id = $1`, [
+      b.paymentId,
+    ])) as { refunded: number; reversed: boolean }[];
+    expect(ledgerB).toEqual({ refunded: 4_000, reversed: true });
+  });
+
+  it('keeps facts of a merchant not onboarded yet and counts them when it arrives', async () => {
+    const mch = merchant('America/New_York');
+    const pay = payment(mch.merchantId, 2_000, '2026-05-02T03:00:00.000Z'); // 23:00 on 1 May in New York
+    await tx((m) => ledger.paymentSucceeded(m, pay));
+    await tx((m) => ledger.ticketsIssued(m, tickets(pay, 2, '2026-05-02T03:00:01.000Z')));
+    await tx((m) => ledger.refundSucceeded(m, refund(pay, 500, '2026-05-02T05:00:00.000Z'))); // 01:00 on 2 May
+    expect(await totals(null, '2026-05-01', merchantKey(mch.merchantId))).toEqual([]);
+    await tx((m) => ledger.merchantOnboarded(m, mch));
+    await tx((m) => ledger.merchantOnboarded(m, mch)); // replay: counted once
+    expect(await totals(mch.merchantId, '2026-05-01')).toEqual([
+      expect.objectContaining({ gross: { value: 2_000, currency: 'CNY' }, fees: { value: 12, currency: 'CNY' }, paymentCount: 1, ticketCount: 2, refundCount: 0 }),
+    ]);
+    expect(await totals(mch.merchantId, '2026-05-02')).toEqual([expect.objectContaining({ refunds: { value: 500, currency: 'CNY' }, refundCount: 1 })]);
+    const pending = (await ds.query(
+      `SELECT (SELECT count(*) FROM ledger_payments WHERE merchant_id = $1 AND business_date IS NULL)
+            + (SELECT count(*) FROM ledger_refunds WHERE merchant_id = $1 AND business_date IS NULL)
+            + (SELECT count(*) FROM tickets WHERE merchant_id = $1 AND business_date IS NULL) AS n`,
+      [mch.merchantId],
+    )) as { n: string }[];
+    expect(pending[0]?.n).toBe('0');
+  });
+
+  it('hands over between a fact and merchant.onboarded racing in two transactions, in either order', async () => {
+    for (const factFirst of [true, false]) {
+      const mch = merchant('Asia/Tokyo');
+      const pay = payment(mch.merchantId, 3_000, '2026-05-01T12:00:00.000Z');
+      const first = ds.createQueryRunner();
+      await first.connect();
+      await first.startTransaction();
+      let second: Promise<void>;
+      if (factFirst) {
+        await ledger.paymentSucceeded(first.manager, pay);
+        second = tx((m) => ledger.merchantOnboarded(m, mch));
+      } else {
+        await ledger.merchantOnboarded(first.manager, mch);
+        second = tx((m) => ledger.paymentSucceeded(m, pay));
+      }
+      let settled = false;
+      void second.then(() => (settled = true), () => (settled = true));
+      await sleep(300);
+      expect(settled).toBe(false); // the second waits on the merchants row
+      await first.commitTransaction();
+      await first.release();
+      await second;
+      expect(await totals(mch.merchantId, '2026-05-01')).toEqual([
+        expect.objectContaining({ gross: { value: 3_000, currency: 'CNY' }, paymentCount: 1 }),
+      ]);
+    }
+  });
+
+  it('scopes the daily report: a merchant sees itself whatever it asks, the acquirer sees one or all', async () => {
+    const one = merchant('UTC');
+    const two = merchant('UTC');
+    for (const mch of [one, two]) await tx((m) => ledger.merchantOnboarded(m, mch));
+    await tx((m) => ledger.paymentSucceeded(m, payment(one.merchantId, 1_000, '2030-01-01T10:00:00.000Z')));
+    await tx((m) => ledger.paymentSucceeded(m, payment(two.merchantId, 3_000, '2030-01-01T11:00:00.000Z')));
+    const svc = new ReportsService(ds);
+    const own = await svc.daily(merchantKey(one.merchantId), { date: '2030-01-01', merchantId: two.merchantId });
+    expect(own.merchantId).toBe(one.merchantId);
+    expect(own.totals.map((t) => t.gross.value)).toEqual([1_000]);
+    const all = await svc.daily(acquirer, { date: '2030-01-01' });
+    expect(all.merchantId).toBeUndefined();
+    expect(all.totals).toEqual([expect.objectContaining({ currency: 'CNY', gross: { value: 4_000, currency: 'CNY' }, paymentCount: 2, fees: { value: 6 + 18, currency: 'CNY' } })]);
+    const second = await svc.daily(acquirer, { date: '2030-01-01', merchantId: two.merchantId });
+    expect(second.totals.map((t) => t.gross.value)).toEqual([3_000]);
+    await expect(svc.daily(acquirer, { date: '2030-01-01', merchantId: newId('merchant') })).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe('reporting visitor handlers (PostgreSQL)', () => {
+  it('keeps occupancy from admitted scans, never below zero, once per scan, and builds the flow', async () => {
+    const mch = merchant('Asia/Shanghai');
+    const attractionId = newId('attraction');
+    await tx((m) =>
+      visitors.attractionCreated(m, {
+        attractionId,
+        merchantId: mch.merchantId,
+        name: 'Zoo',
+        city: 'Hangzhou',
+        timezone: 'Asia/Shanghai',
+        createdAt: '2026-04-01T00:00:00.000Z',
+      }),
+    );
+    const scan = (gateId: string, direction: 'in' | 'out', scannedAt: string, result: 'admitted' | 'rejected' = 'admitted'): EventPayload<'scan.recorded'> => ({
+      scanId: `scn_${randomBytes(12).toString('hex')}`,
+      ticketId: newId('ticket'),
+      orderId: newId('order'),
+      merchantId: mch.merchantId,
+      attractionId,
+      gateId,
+      direction,
+      result,
+      reason: result === 'rejected' ? 'ALREADY_USED' : null,
+      scannedAt,
+    });
+    const svc = new ReportsService(ds);
+    const owner = merchantKey(mch.merchantId);
+    // An exit before anyone entered stays at zero.
+    await tx((m) => visitors.scanRecorded(m, scan('gate-a', 'out', '2026-05-01T00:59:00.000Z')));
+    expect((await svc.occupancy(owner, { attractionId })).inside).toBe(0);
+    const entries = [
+      scan('gate-a', 'in', '2026-05-01T01:00:00.000Z'), // 09:00 local
+      scan('gate-a', 'in', '2026-05-01T01:05:00.000Z'),
+      scan('gate-b', 'in', '2026-05-01T01:14:59.000Z'),
+      scan('gate-b', 'in', '2026-05-01T01:15:00.000Z'), // 09:15 local
+      scan('gate-a', 'in', '2026-05-01T01:20:00.000Z', 'rejected'),
+    ];
+    for (const s of entries) {
+      await tx((m) => visitors.scanRecorded(m, s));
+      await tx((m) => visitors.scanRecorded(m, s)); // replay
+    }
+    await tx((m) => visitors.scanRecorded(m, scan('gate-b', 'out', '2026-05-01T01:30:00.000Z')));
+    await tx((m) => visitors.scanRecorded(m, scan('gate-a', 'in', '2026-05-01T16:00:00.000Z'))); // next local day
+    const occ = await svc.occupancy(owner, { attractionId });
+    expect(occ).toEqual({ attractionId, inside: 4, asOf: expect.any(String) });
+    await expect(svc.occupancy(merchantKey(newId('merchant')), { attractionId })).rejects.toMatchObject({ status: 404 });
+    await expect(svc.occupancy(acquirer, { attractionId: newId('attraction') })).rejects.toMatchObject({ status: 404 });
+
+    const flow = await svc.visitorFlow(acquirer, { attractionId, date: '2026-05-01', interval: '15m' });
+    expect(flow.buckets).toHaveLength(96);
+    expect(flow.buckets[0]?.start).toBe('2026-04-30T16:00:00Z');
+    const busy = flow.buckets.filter((b) => b.admissions > 0 || b.exits > 0);
+    expect(busy).toEqual([
+      { start: '2026-05-01T00:45:00Z', admissions: 0, exits: 1, byGate: {} },
+      { start: '2026-05-01T01:00:00Z', admissions: 3, exits: 0, byGate: { 'gate-a': 2, 'gate-b': 1 } },
+      { start: '2026-05-01T01:15:00Z', admissions: 1, exits: 0, byGate: { 'gate-b': 1 } },
+      { start: '2026-05-01T01:30:00Z', admissions: 0, exits: 1, byGate: {} },
+    ]);
+    expect(flow.peak).toEqual({ start: '2026-05-01T01:00:00Z', admissions: 3 });
+    const hourly = await svc.visitorFlow(owner, { attractionId, date: '2026-05-01', interval: '1h' });
+    expect(hourly.buckets).toHaveLength(24);
+    expect(hourly.peak).toEqual({ start: '2026-05-01T01:00:00Z', admissions: 4 });
+    const empty = await svc.visitorFlow(owner, { attractionId, date: '2026-04-01', interval: '15m' });
+    expect(empty.peak).toBeNull();
+  });
+});
+
+describe('reporting migration', () => {
+  it('reverts cleanly', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
+    const left = (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as { tablename: string }[];
+    expect(left.map((t) => t.tablename)).toEqual(['schema_migrations']);
+  });
+});
