@@ -82,60 +82,70 @@ async function pgAdmin(sql: string): Promise<void> {
 
 // ---------------------------------------------------------------------------- consumer process
 
+type Final = Extract<ChildMessage, { type: 'final' }>;
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** The consumer side in its own process (consumer.js), like a consuming service. */
 class ConsumerProcess {
   processed = 0;
-  private final: Extract<ChildMessage, { type: 'final' }> | null = null;
   private readonly child: ChildProcess;
   private readonly ready: Promise<void>;
-  private finished: Promise<Extract<ChildMessage, { type: 'final' }>>;
+  private readonly finished: Promise<Final>;
+  private failed: Error | null = null;
 
   constructor(topic: string, group: string) {
     this.child = fork(join(__dirname, 'consumer.js'), [topic, group], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let onReady!: () => void;
-    let onFinal!: (m: Extract<ChildMessage, { type: 'final' }>) => void;
-    let onError!: (e: Error) => void;
-    this.ready = new Promise<void>((resolve, reject) => {
-      onReady = resolve;
-      onError = reject;
-    });
-    this.finished = new Promise((resolve, reject) => {
-      onFinal = resolve;
-      const prev = onError;
-      onError = (e) => {
-        prev(e);
-        reject(e);
-      };
-    });
+    const ready = deferred<void>();
+    const finished = deferred<Final>();
+    this.ready = ready.promise;
+    this.finished = finished.promise;
+    const fail = (e: Error): void => {
+      this.failed ??= e;
+      ready.reject(e);
+      finished.reject(e);
+    };
+    this.ready.catch(() => undefined);
     this.finished.catch(() => undefined);
     this.child.on('message', (m: ChildMessage) => {
-      if (m.type === 'ready') onReady();
+      if (m.type === 'ready') ready.resolve();
       else if (m.type === 'progress') this.processed = Math.max(this.processed, m.processed);
       else if (m.type === 'final') {
-        this.final = m;
         this.processed = m.processed;
-        onFinal(m);
-      } else onError(new Error(`consumer process failed: ${m.error}`));
+        finished.resolve(m);
+      } else fail(new Error(`consumer process failed: ${m.error}`));
     });
-    this.child.on('exit', (code) => {
-      if (!this.final) onError(new Error(`consumer process exited (${code})`));
-    });
+    this.child.on('exit', (code) => fail(new Error(`consumer process exited (${code})`)));
   }
 
   started(): Promise<void> {
     return this.ready;
   }
 
+  /** Throws if the consumer process died (checked by the drain loops). */
+  check(): void {
+    if (this.failed) throw this.failed;
+  }
+
   send(m: ParentMessage): void {
     this.child.send(m);
   }
 
-  async stop(): Promise<Extract<ChildMessage, { type: 'final' }>> {
+  stop(): Promise<Final> {
     this.send({ type: 'stop' });
     return this.finished;
   }
 
   kill(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
   }
 }
 
@@ -273,7 +283,7 @@ async function main(): Promise<void> {
     const w2 = await dbNow(ds);
     const produced2 = writers.produced;
     await writers.stop();
-    await waitUntil('drain after max phase', () => consumer.processed >= writers.produced, 120_000);
+    await waitUntil('drain after max phase', () => (consumer.check(), consumer.processed >= writers.produced), 120_000);
     const [maxRow] = (await ds.query(
       `SELECT (SELECT count(*) FROM bench_effect WHERE created_at >= $1 AND created_at < $2)::int AS consumed,
               (SELECT count(*) FROM bench_source WHERE created_at >= $1 AND created_at < $2)::int AS committed`,
@@ -301,7 +311,7 @@ async function main(): Promise<void> {
     await sleep(P.halfSec * 1000);
     await writers.stop();
     const h1 = await dbNow(ds);
-    await waitUntil('drain after half phase', () => consumer.processed >= writers.produced, 60_000);
+    await waitUntil('drain after half phase', () => (consumer.check(), consumer.processed >= writers.produced), 60_000);
     const from = new Date(h0.getTime() + P.halfSkipSec * 1000);
     const [lat] = (await ds.query(
       `SELECT count(*)::int AS n,
