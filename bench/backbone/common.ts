@@ -94,7 +94,16 @@ export function repoRoot(): string {
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'progress'; processed: number }
-  | { type: 'final'; processed: number; duplicates: number; within100ms: number; total: number }
+  | {
+      type: 'final';
+      processed: number;
+      duplicates: number;
+      /** the library histogram: events observed within 100 ms, and all observed */
+      within100ms: number;
+      total: number;
+      /** per event since the last reset-latency: [occurredAt epoch ms, occurredAt → inbox COMMIT returned in ms] */
+      commitLatencies: [number, number][];
+    }
   | { type: 'error'; error: string };
 
 export type ParentMessage = { type: 'stop' } | { type: 'reset-latency' };

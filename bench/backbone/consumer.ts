@@ -6,6 +6,7 @@
  *   node dist/bench/backbone/consumer.js <topic> <group>   (started by run.js)
  */
 import { Registry } from 'prom-client';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { createKafka, createLogger, EventConsumer, messagingMetrics } from '@admit/messaging';
 import { benchDataSource, EVENT_TYPE, KAFKA_BROKERS, type ChildMessage, type ParentMessage } from './common';
 
@@ -19,17 +20,47 @@ async function main(): Promise<void> {
   const logger = createLogger('bench-consumer', process.env['BENCH_LOG_LEVEL'] ?? 'warn');
   const ds = benchDataSource(6);
   await ds.initialize();
+  // occurredAt → inbox commit, per event: the handler notes the event on its transaction's query
+  // runner; when that transaction's COMMIT returns, every event in it is consumed.
+  const pending = new WeakMap<QueryRunner, number[]>();
+  let latencies: [number, number][] = [];
+  const committing = new Proxy(ds, {
+    get(target, prop) {
+      if (prop === 'createQueryRunner') {
+        return (): QueryRunner => {
+          const qr = target.createQueryRunner();
+          const commit = qr.commitTransaction.bind(qr);
+          const rollback = qr.rollbackTransaction.bind(qr);
+          qr.commitTransaction = async () => {
+            await commit();
+            const now = Date.now();
+            for (const t of pending.get(qr) ?? []) latencies.push([t, now - t]);
+            pending.delete(qr);
+          };
+          qr.rollbackTransaction = async () => {
+            pending.delete(qr);
+            await rollback();
+          };
+          return qr;
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as DataSource;
   const registry = new Registry();
   const metrics = messagingMetrics(registry);
   const consumer = new EventConsumer({
     kafka: createKafka({ brokers: KAFKA_BROKERS, clientId: `bench-consumer-${process.pid}` }, logger),
-    dataSource: ds,
+    dataSource: committing,
     groupId: group,
     topics: [topic],
     logger,
     metrics,
     handlers: {
       [EVENT_TYPE]: async (payload, ctx) => {
+        const qr = ctx.manager.queryRunner;
+        if (qr) pending.set(qr, [...(pending.get(qr) ?? []), Date.parse(ctx.envelope.occurredAt)]);
         await ctx.manager.query(
           `INSERT INTO bench_effect (event_id, aggregate_id, seq, occurred_at) VALUES ($1, $2, $3, $4)`,
           [ctx.envelope.eventId, ctx.envelope.aggregateId, Number(payload.reason.slice(4)), ctx.envelope.occurredAt],
@@ -47,7 +78,10 @@ async function main(): Promise<void> {
   }, 100);
 
   process.on('message', (m: ParentMessage) => {
-    if (m.type === 'reset-latency') metrics.commitToConsumeSeconds.reset();
+    if (m.type === 'reset-latency') {
+      metrics.commitToConsumeSeconds.reset();
+      latencies = [];
+    }
     if (m.type !== 'stop') return;
     void (async () => {
       clearInterval(timer);
@@ -57,7 +91,14 @@ async function main(): Promise<void> {
       const bucket = (le: number): number =>
         h.filter((v) => v.metricName?.endsWith('_bucket') && Number(v.labels['le']) === le).reduce((n, v) => n + v.value, 0);
       const total = h.filter((v) => v.metricName?.endsWith('_count')).reduce((n, v) => n + v.value, 0);
-      send({ type: 'final', processed: await count('processed'), duplicates: await count('duplicate'), within100ms: bucket(0.1), total });
+      send({
+        type: 'final',
+        processed: await count('processed'),
+        duplicates: await count('duplicate'),
+        within100ms: bucket(0.1),
+        total,
+        commitLatencies: latencies,
+      });
       await ds.destroy();
       process.exit(0);
     })();

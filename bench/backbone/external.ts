@@ -103,7 +103,8 @@ export function parsePgbench(stdout: string): Omit<PgbenchResult, 'command' | 's
  * backbone run; synchronous_commit on.
  */
 export function pgbenchScript(envelope: string, headers: string, topic: string): string {
-  const q = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+  // an E'' literal with ':' written as \x3a: pgbench would take `:name` inside a literal for a variable
+  const q = (s: string): string => `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/:/g, '\\x3a')}'`;
   return [
     `\\set seq random(1, 1000000000)`,
     `BEGIN;`,

@@ -331,7 +331,11 @@ export class EventConsumer {
         }
       }
     } catch (err) {
-      this.o.logger.debug({ err }, 'lag measurement failed');
+      this.o.logger.debug({ err }, 'lag measurement failed; reconnecting the admin client');
+      // A kafkajs admin whose broker died cannot reconnect (kafkajs#1617): use a new one.
+      await admin.disconnect().catch(() => undefined);
+      this.admin = this.o.kafka.admin();
+      await this.admin.connect().catch(() => undefined);
     }
   }
 }

@@ -63,6 +63,10 @@ export function commonEnv(prefix: string, port: number, database: string) {
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MIGRATE_ON_BOOT: envBool(true),
     HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('64kb'),
+    /** Prefix of the consumer group (default none: the group is the service name). Test stacks set it. */
+    KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/).default(''),
+    /** Replication factor of topics the service creates (1 on a single broker, 3 in production). */
+    KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
   } as const;
 }
 
@@ -77,6 +81,9 @@ export type CommonSettings = {
   logLevel: string;
   migrateOnBoot: boolean;
   bodyLimit: string;
+  /** Consumer group of the service: `<KAFKA_GROUP_PREFIX><service>`. */
+  groupId: string;
+  replicationFactor: number;
 };
 
 /** Maps the parsed flat env to the typed settings object the platform uses. */
@@ -92,5 +99,7 @@ export function commonSettings(service: string, prefix: string, env: Record<stri
     logLevel: env['LOG_LEVEL'] as string,
     migrateOnBoot: env['MIGRATE_ON_BOOT'] as boolean,
     bodyLimit: env['HTTP_BODY_LIMIT'] as string,
+    groupId: `${env['KAFKA_GROUP_PREFIX'] as string}${service}`,
+    replicationFactor: env['KAFKA_REPLICATION_FACTOR'] as number,
   };
 }

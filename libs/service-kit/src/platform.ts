@@ -81,7 +81,7 @@ export async function createPlatform(o: PlatformOptions): Promise<Platform> {
   const kafka = createKafka({ brokers: settings.kafkaBrokers, clientId: `admit-${settings.service}` }, logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin);
+  await ensureTopics(admin, settings.replicationFactor);
   await admin.disconnect();
   const metrics = messagingMetrics(registry);
   const relay = new OutboxRelay({
@@ -279,7 +279,7 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
   const consumer = new EventConsumer({
     kafka: platform.kafka,
     dataSource: platform.dataSource,
-    groupId: settings.service,
+    groupId: settings.groupId,
     topics,
     handlers,
     logger,

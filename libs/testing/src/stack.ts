@@ -81,6 +81,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     LOG_LEVEL: process.env['STACK_LOG_LEVEL'] ?? 'info',
     BIND_HOST: '127.0.0.1',
+    // Each stack consumes with its own groups, so stacks never split partitions between them.
+    KAFKA_GROUP_PREFIX: `${o.name}.`,
   };
   const pg = (name: string) => `postgres://postgres@127.0.0.1:5432/${name}`;
   const specs: ServiceSpec[] = [

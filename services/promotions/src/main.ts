@@ -15,7 +15,8 @@ export async function startPromotions(env: NodeJS.ProcessEnv = process.env) {
     platform,
     module: PromotionsModule.register(platform, settings) as never,
     title: 'Admit promotions service',
-    description: 'Campaigns, offers and coupons; records the orders and purchases that coupons and post-purchase campaigns match on.',
+    description:
+      'Campaigns, offers and coupons; records the orders and purchases that coupons and post-purchase campaigns match on.',
     operations: PROMOTIONS_OPERATIONS,
     topics: [TOPICS.merchants.name, TOPICS.tickets.name, TOPICS.orders.name],
     handlers: (app) => ({ ...app.get(MerchantsConsumer).handlers(), ...app.get(PurchasesConsumer).handlers() }),

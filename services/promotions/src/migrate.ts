@@ -9,7 +9,12 @@ async function main(): Promise<void> {
   const settings = loadPromotionsSettings();
   const logger = createLogger('promotions-migrate', settings.logLevel);
   await createDatabaseIfMissing(settings.databaseUrl);
-  const ds = buildDataSource({ url: settings.databaseUrl, entities: [], migrations: PROMOTIONS_MIGRATIONS, poolSize: 2 });
+  const ds = buildDataSource({
+    url: settings.databaseUrl,
+    entities: [],
+    migrations: PROMOTIONS_MIGRATIONS,
+    poolSize: 2,
+  });
   await ds.initialize();
   const applied = await runMigrationsLocked(ds, logger);
   logger.info({ applied }, 'migrations done');
@@ -17,6 +22,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

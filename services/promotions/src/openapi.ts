@@ -27,7 +27,8 @@ export const PROMOTIONS_OPERATIONS: Operation[] = [
   {
     method: 'get',
     path: '/v1/purchases',
-    summary: "Purchases (tickets issued) promotions has recorded for the merchant; what post-purchase campaigns match on",
+    summary:
+      'Purchases (tickets issued) promotions has recorded for the merchant; what post-purchase campaigns match on',
     scopes: ['merchant'],
     query: listPurchasesQuerySchema,
     responses: { 200: { description: 'page of purchases', schema: page(purchaseSchema) } },

@@ -13,7 +13,12 @@ export class ReportingModule {
       module: ReportingModule,
       imports: [PlatformModule.forRoot(platform)],
       controllers: [ReportsController],
-      providers: [ReportsService, LedgerConsumer, VisitorsConsumer, { provide: REPORTING_SETTINGS, useValue: settings }],
+      providers: [
+        ReportsService,
+        LedgerConsumer,
+        VisitorsConsumer,
+        { provide: REPORTING_SETTINGS, useValue: settings },
+      ],
     };
   }
 }

@@ -15,7 +15,8 @@ export async function startReporting(env: NodeJS.ProcessEnv = process.env) {
     platform,
     module: ReportingModule.register(platform, settings) as never,
     title: 'Admit reporting service',
-    description: 'Daily bills (gross, discounts, refunds, fees, net), visitor flow and live occupancy, built from the event streams.',
+    description:
+      'Daily bills (gross, discounts, refunds, fees, net), visitor flow and live occupancy, built from the event streams.',
     operations: REPORTING_OPERATIONS,
     topics: [TOPICS.merchants.name, TOPICS.payments.name, TOPICS.tickets.name, TOPICS.scans.name, TOPICS.catalog.name],
     handlers: (app) => ({ ...app.get(LedgerConsumer).handlers(), ...app.get(VisitorsConsumer).handlers() }),

@@ -13,7 +13,7 @@ export const REPORTING_OPERATIONS: Operation[] = [
     method: 'get',
     path: '/v1/reports/daily',
     summary:
-      'Daily bill by currency for one business date (in each merchant\'s time zone): gross, discounts, refunds, fees, net and counts. ' +
+      "Daily bill by currency for one business date (in each merchant's time zone): gross, discounts, refunds, fees, net and counts. " +
       'A merchant key always gets its own figures; an acquirer key gets one merchant (merchantId) or all merchants summed per currency. ' +
       'Send "Accept: text/csv" for CSV (amounts in major units).',
     scopes: ['acquirer', 'merchant'],
@@ -32,7 +32,7 @@ export const REPORTING_OPERATIONS: Operation[] = [
     query: occupancyQuerySchema,
     responses: {
       200: { description: 'occupancy', schema: occupancySchema },
-      404: { description: 'unknown attraction, or another merchant\'s' },
+      404: { description: "unknown attraction, or another merchant's" },
     },
     tags: ['reports'],
   },
@@ -40,13 +40,13 @@ export const REPORTING_OPERATIONS: Operation[] = [
     method: 'get',
     path: '/v1/reports/visitor-flow',
     summary:
-      'Admissions and exits per interval (default 15m) and admissions per gate over one calendar day in the attraction\'s time zone, ' +
+      "Admissions and exits per interval (default 15m) and admissions per gate over one calendar day in the attraction's time zone, " +
       'with the peak interval (null when nobody was admitted). Bucket starts are UTC instants.',
     scopes: ['merchant', 'acquirer'],
     query: visitorFlowQuerySchema,
     responses: {
       200: { description: 'visitor flow', schema: visitorFlowSchema },
-      404: { description: 'unknown attraction, or another merchant\'s' },
+      404: { description: "unknown attraction, or another merchant's" },
     },
     tags: ['reports'],
   },

@@ -15,7 +15,10 @@ function fields(query: unknown): string[] {
 describe('GET /v1/offers query', () => {
   it('takes a city of 1 to 100 characters, trimmed, with default paging', () => {
     expect(parseOr400(listOffersQuerySchema, { city: ' Hangzhou ' })).toEqual({ city: 'Hangzhou', limit: 20 });
-    expect(parseOr400(listOffersQuerySchema, { city: 'x'.repeat(100), limit: '5' })).toEqual({ city: 'x'.repeat(100), limit: 5 });
+    expect(parseOr400(listOffersQuerySchema, { city: 'x'.repeat(100), limit: '5' })).toEqual({
+      city: 'x'.repeat(100),
+      limit: 5,
+    });
   });
 
   it('requires the city and rejects empty, too long, unknown fields and bad limits', () => {

@@ -39,16 +39,14 @@ export class OffersService {
        LIMIT $3`,
       [q.city, after, q.limit + 1],
     )) as OfferRow[];
-    const data = rows.slice(0, q.limit).map(
-      (r): Offer => ({
-        campaignId: r.id,
-        name: r.name,
-        city: r.city,
-        discount: r.discount,
-        validTo: new Date(r.valid_to).toISOString(),
-        ...(r.total_redemptions !== null ? { remaining: Math.max(0, r.total_redemptions - r.redemptions) } : {}),
-      }),
-    );
+    const data = rows.slice(0, q.limit).map((r): Offer => ({
+      campaignId: r.id,
+      name: r.name,
+      city: r.city,
+      discount: r.discount,
+      validTo: new Date(r.valid_to).toISOString(),
+      ...(r.total_redemptions !== null ? { remaining: Math.max(0, r.total_redemptions - r.redemptions) } : {}),
+    }));
     const last = data[data.length - 1];
     return { data, nextCursor: rows.length > q.limit && last ? encodeCursor(last.campaignId) : null };
   }

@@ -44,7 +44,12 @@ afterAll(async () => {
 });
 
 const tx = <T>(fn: (m: EntityManager) => Promise<T>) => ds.transaction(fn);
-const merchantKey = (merchantId: string): Principal => ({ keyId: newId('apiKey'), scope: 'merchant', merchantId, attractionId: null });
+const merchantKey = (merchantId: string): Principal => ({
+  keyId: newId('apiKey'),
+  scope: 'merchant',
+  merchantId,
+  attractionId: null,
+});
 
 function issued(merchantId: string, customerReference: string | null): EventPayload<'tickets.issued'> {
   const ticket = (productKind: 'admission' | 'restaurant') => ({
@@ -112,7 +117,11 @@ describe('promotions handlers (PostgreSQL)', () => {
     const all = await svc.list(merchantKey(mine), { limit: 1 }, null);
     expect(all.data).toHaveLength(1);
     expect(all.nextCursor).not.toBeNull();
-    const rest = await svc.list(merchantKey(mine), { limit: 1 }, Buffer.from(all.nextCursor ?? '', 'base64url').toString('utf8'));
+    const rest = await svc.list(
+      merchantKey(mine),
+      { limit: 1 },
+      Buffer.from(all.nextCursor ?? '', 'base64url').toString('utf8'),
+    );
     expect(rest.data).toHaveLength(1);
     expect(rest.nextCursor).toBeNull();
     expect((await svc.list(merchantKey(theirs), { limit: 20 }, null)).data.map((p) => p.merchantId)).toEqual([theirs]);
@@ -124,7 +133,15 @@ describe('promotions handlers (PostgreSQL)', () => {
       merchantId: newId('merchant'),
       attractionId: newId('attraction'),
       channel: 'counter',
-      items: [{ productId: newId('product'), productKind: 'admission', slotId: null, quantity: 2, unitPrice: { value: 5_000, currency: 'CNY' } }],
+      items: [
+        {
+          productId: newId('product'),
+          productKind: 'admission',
+          slotId: null,
+          quantity: 2,
+          unitPrice: { value: 5_000, currency: 'CNY' },
+        },
+      ],
       total: { value: 10_000, currency: 'CNY' },
       amountDue: { value: 9_000, currency: 'CNY' },
       couponCode: 'SPRING10',
@@ -134,9 +151,10 @@ describe('promotions handlers (PostgreSQL)', () => {
     };
     await tx((m) => consumer.orderPlaced(m, placed));
     await tx((m) => consumer.orderPlaced(m, placed));
-    const rows = (await ds.query(`SELECT coupon_code, amount_due_value::int AS due, total_value::int AS total FROM orders_seen WHERE order_id = $1`, [
-      placed.orderId,
-    ])) as unknown[];
+    const rows = (await ds.query(
+      `SELECT coupon_code, amount_due_value::int AS due, total_value::int AS total FROM orders_seen WHERE order_id = $1`,
+      [placed.orderId],
+    )) as unknown[];
     expect(rows).toEqual([{ coupon_code: 'SPRING10', due: 9_000, total: 10_000 }]);
   });
 
@@ -157,7 +175,19 @@ describe('promotions handlers (PostgreSQL)', () => {
       await ds.query(
         `INSERT INTO campaigns (id, merchant_id, name, city, trigger, discount, conditions, limits, valid_from, valid_to, stacking, status, redemptions)
          VALUES ($1, $2, $3, $4, $5, $6, '{}', $7, $8, $9, 'exclusive', $10, $11)`,
-        [c.id, merchantId, `c-${c.id}`, c.city, c.trigger, { percentOff: 10 }, c.limits, c.valid_from, c.valid_to, c.status, c.redemptions],
+        [
+          c.id,
+          merchantId,
+          `c-${c.id}`,
+          c.city,
+          c.trigger,
+          { percentOff: 10 },
+          c.limits,
+          c.valid_from,
+          c.valid_to,
+          c.status,
+          c.redemptions,
+        ],
       );
       return c.id;
     };
@@ -173,8 +203,21 @@ describe('promotions handlers (PostgreSQL)', () => {
     const offers = await new OffersService(ds).list({ city: 'hangzhou', limit: 20 }, null);
     expect(offers.nextCursor).toBeNull();
     expect(offers.data).toEqual([
-      { campaignId: open, name: `c-${open}`, city: 'Hangzhou', discount: { percentOff: 10 }, validTo: '2099-01-01T00:00:00.000Z', remaining: 60 },
-      { campaignId: unlimited, name: `c-${unlimited}`, city: 'HANGZHOU', discount: { percentOff: 10 }, validTo: '2099-01-01T00:00:00.000Z' },
+      {
+        campaignId: open,
+        name: `c-${open}`,
+        city: 'Hangzhou',
+        discount: { percentOff: 10 },
+        validTo: '2099-01-01T00:00:00.000Z',
+        remaining: 60,
+      },
+      {
+        campaignId: unlimited,
+        name: `c-${unlimited}`,
+        city: 'HANGZHOU',
+        discount: { percentOff: 10 },
+        validTo: '2099-01-01T00:00:00.000Z',
+      },
     ]);
     expect((await new OffersService(ds).list({ city: 'Nowhere', limit: 20 }, null)).data).toEqual([]);
 
@@ -186,14 +229,25 @@ describe('promotions handlers (PostgreSQL)', () => {
     const coupons = new CouponsService(ds);
     const mine = await coupons.list(merchantKey(merchantId), { limit: 20, customerReference: 'cust-9' }, null);
     expect(mine.data).toEqual([
-      { id: couponId, code: expect.any(String), campaignId: open, status: 'issued', customerReference: 'cust-9', validTo: '2099-01-01T00:00:00.000Z' },
+      {
+        id: couponId,
+        code: expect.any(String),
+        campaignId: open,
+        status: 'issued',
+        customerReference: 'cust-9',
+        validTo: '2099-01-01T00:00:00.000Z',
+      },
     ]);
-    expect((await coupons.list(merchantKey(newId('merchant')), { limit: 20, customerReference: 'cust-9' }, null)).data).toEqual([]);
+    expect(
+      (await coupons.list(merchantKey(newId('merchant')), { limit: 20, customerReference: 'cust-9' }, null)).data,
+    ).toEqual([]);
   });
 
   it('reverts its migration cleanly', async () => {
     await ds.undoLastMigration({ transaction: 'each' });
-    const left = (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as { tablename: string }[];
+    const left = (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as {
+      tablename: string;
+    }[];
     expect(left.map((t) => t.tablename)).toEqual(['schema_migrations']);
   });
 });

@@ -14,15 +14,17 @@ function codes(query: unknown): string[] {
 
 describe('purchases', () => {
   it('lists the distinct product kinds of an order, sorted', () => {
-    expect(productKindsOf([{ productKind: 'admission' }, { productKind: 'restaurant' }, { productKind: 'admission' }])).toEqual([
-      'admission',
-      'restaurant',
-    ]);
+    expect(
+      productKindsOf([{ productKind: 'admission' }, { productKind: 'restaurant' }, { productKind: 'admission' }]),
+    ).toEqual(['admission', 'restaurant']);
     expect(productKindsOf([{ productKind: 'add_on' }, { productKind: 'admission' }])).toEqual(['add_on', 'admission']);
   });
 
   it('validates the purchases query', () => {
-    expect(parseOr400(listPurchasesQuerySchema, { customerReference: 'cust-42' })).toEqual({ customerReference: 'cust-42', limit: 20 });
+    expect(parseOr400(listPurchasesQuerySchema, { customerReference: 'cust-42' })).toEqual({
+      customerReference: 'cust-42',
+      limit: 20,
+    });
     expect(parseOr400(listPurchasesQuerySchema, {})).toEqual({ limit: 20 });
     expect(codes({ customerReference: '' })).toEqual(['customerReference:TOO_SMALL']);
     expect(codes({ orderId: 'pay_1' })).toEqual(['orderId:INVALID']);

@@ -7,7 +7,9 @@ export const MAX_BPS = 10_000;
  * integer arithmetic, no floats.
  */
 export function mdrFee(amountMinor: number, bps: number): number {
-  if (!Number.isSafeInteger(amountMinor) || amountMinor < 0) throw new RangeError(`amount must be a non-negative integer: ${amountMinor}`);
-  if (!Number.isInteger(bps) || bps < 0 || bps > MAX_BPS) throw new RangeError(`bps must be an integer in 0..${MAX_BPS}: ${bps}`);
+  if (!Number.isSafeInteger(amountMinor) || amountMinor < 0)
+    throw new RangeError(`amount must be a non-negative integer: ${amountMinor}`);
+  if (!Number.isInteger(bps) || bps < 0 || bps > MAX_BPS)
+    throw new RangeError(`bps must be an integer in 0..${MAX_BPS}: ${bps}`);
   return Number((BigInt(amountMinor) * BigInt(bps) + 5_000n) / 10_000n);
 }

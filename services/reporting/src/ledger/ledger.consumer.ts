@@ -72,7 +72,11 @@ export class LedgerConsumer {
     for (const r of payments) {
       const date = businessDate(r.paid_at, timezone);
       await m.query(`UPDATE ledger_payments SET business_date = $2 WHERE payment_id = $1`, [r.payment_id, date]);
-      await bumpDailyTotals(m, { merchantId, date, currency: r.currency }, { gross: toInt(r.amount), fees: toInt(r.fee), payments: 1 });
+      await bumpDailyTotals(
+        m,
+        { merchantId, date, currency: r.currency },
+        { gross: toInt(r.amount), fees: toInt(r.fee), payments: 1 },
+      );
     }
     const refunds = (await m.query(
       `SELECT refund_id, succeeded_at, currency, amount_value::text AS amount
@@ -82,7 +86,11 @@ export class LedgerConsumer {
     for (const r of refunds) {
       const date = businessDate(r.succeeded_at, timezone);
       await m.query(`UPDATE ledger_refunds SET business_date = $2 WHERE refund_id = $1`, [r.refund_id, date]);
-      await bumpDailyTotals(m, { merchantId, date, currency: r.currency }, { refunds: toInt(r.amount), refundCount: 1 });
+      await bumpDailyTotals(
+        m,
+        { merchantId, date, currency: r.currency },
+        { refunds: toInt(r.amount), refundCount: 1 },
+      );
     }
     const tickets = (await m.query(
       `SELECT ticket_id, issued_at, currency FROM tickets WHERE merchant_id = $1 AND business_date IS NULL FOR UPDATE`,
@@ -101,7 +109,11 @@ export class LedgerConsumer {
       await bumpDailyTotals(m, { merchantId, date: d.date, currency: d.currency }, { tickets: d.count });
     }
     const counted = payments.length + refunds.length + tickets.length;
-    if (counted > 0) this.logger.info({ merchantId, payments: payments.length, refunds: refunds.length, tickets: tickets.length }, 'counted facts that arrived before the merchant');
+    if (counted > 0)
+      this.logger.info(
+        { merchantId, payments: payments.length, refunds: refunds.length, tickets: tickets.length },
+        'counted facts that arrived before the merchant',
+      );
   }
 
   /**
@@ -117,7 +129,9 @@ export class LedgerConsumer {
   }
 
   private async feeBps(m: Manager, merchantId: string): Promise<number> {
-    const rows = (await m.query(`SELECT mdr_bps FROM merchant_fee_rates WHERE merchant_id = $1`, [merchantId])) as { mdr_bps: number }[];
+    const rows = (await m.query(`SELECT mdr_bps FROM merchant_fee_rates WHERE merchant_id = $1`, [merchantId])) as {
+      mdr_bps: number;
+    }[];
     return rows[0]?.mdr_bps ?? this.settings.defaultMdrBps;
   }
 
@@ -152,7 +166,11 @@ export class LedgerConsumer {
       ],
     )) as unknown[];
     if (inserted.length > 0 && date) {
-      await bumpDailyTotals(m, { merchantId: p.merchantId, date, currency: p.amount.currency }, { gross: p.amount.value, fees: fee, payments: 1 });
+      await bumpDailyTotals(
+        m,
+        { merchantId: p.merchantId, date, currency: p.amount.currency },
+        { gross: p.amount.value, fees: fee, payments: 1 },
+      );
     }
   }
 
@@ -186,10 +204,16 @@ export class LedgerConsumer {
     )) as { remaining: string; currency: string }[];
     const payment = rows[0];
     if (!payment) {
-      this.logger.info({ paymentId: p.paymentId }, 'reversal of a payment never recorded as succeeded; nothing to count');
+      this.logger.info(
+        { paymentId: p.paymentId },
+        'reversal of a payment never recorded as succeeded; nothing to count',
+      );
       return;
     }
-    await m.query(`UPDATE ledger_payments SET reversed_at = COALESCE(reversed_at, $2) WHERE payment_id = $1`, [p.paymentId, p.cancelledAt]);
+    await m.query(`UPDATE ledger_payments SET reversed_at = COALESCE(reversed_at, $2) WHERE payment_id = $1`, [
+      p.paymentId,
+      p.cancelledAt,
+    ]);
     const remaining = Math.max(0, toInt(payment.remaining));
     if (remaining === 0) return;
     await this.recordRefund(m, timezone, {
@@ -230,9 +254,16 @@ export class LedgerConsumer {
       [r.refundId, r.kind, r.paymentId, r.merchantId, r.orderId, r.value, r.currency, r.at, date, r.partnerRefundId],
     )) as unknown[];
     if (inserted.length === 0) return;
-    await m.query(`UPDATE ledger_payments SET refunded_value = refunded_value + $2 WHERE payment_id = $1`, [r.paymentId, r.value]);
+    await m.query(`UPDATE ledger_payments SET refunded_value = refunded_value + $2 WHERE payment_id = $1`, [
+      r.paymentId,
+      r.value,
+    ]);
     if (date) {
-      await bumpDailyTotals(m, { merchantId: r.merchantId, date, currency: r.currency }, { refunds: r.value, refundCount: 1 });
+      await bumpDailyTotals(
+        m,
+        { merchantId: r.merchantId, date, currency: r.currency },
+        { refunds: r.value, refundCount: 1 },
+      );
     }
   }
 
@@ -267,7 +298,11 @@ export class LedgerConsumer {
       inserted += rows.length;
     }
     if (inserted > 0 && date) {
-      await bumpDailyTotals(m, { merchantId: p.merchantId, date, currency: p.amountPaid.currency }, { tickets: inserted });
+      await bumpDailyTotals(
+        m,
+        { merchantId: p.merchantId, date, currency: p.amountPaid.currency },
+        { tickets: inserted },
+      );
     }
   }
 }

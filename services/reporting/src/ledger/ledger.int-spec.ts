@@ -61,7 +61,12 @@ function merchant(timezone = 'Asia/Shanghai'): EventPayload<'merchant.onboarded'
   };
 }
 
-function payment(merchantId: string, value: number, paidAt: string, currency: 'CNY' | 'JPY' = 'CNY'): EventPayload<'payment.succeeded'> {
+function payment(
+  merchantId: string,
+  value: number,
+  paidAt: string,
+  currency: 'CNY' | 'JPY' = 'CNY',
+): EventPayload<'payment.succeeded'> {
   return {
     paymentId: newId('payment'),
     orderId: newId('order'),
@@ -76,7 +81,11 @@ function payment(merchantId: string, value: number, paidAt: string, currency: 'C
   };
 }
 
-function refund(p: EventPayload<'payment.succeeded'>, value: number, succeededAt: string): EventPayload<'refund.succeeded'> {
+function refund(
+  p: EventPayload<'payment.succeeded'>,
+  value: number,
+  succeededAt: string,
+): EventPayload<'refund.succeeded'> {
   return {
     refundId: newId('refund'),
     paymentId: p.paymentId,
@@ -90,7 +99,11 @@ function refund(p: EventPayload<'payment.succeeded'>, value: number, succeededAt
   };
 }
 
-function tickets(p: EventPayload<'payment.succeeded'>, count: number, issuedAt: string): EventPayload<'tickets.issued'> {
+function tickets(
+  p: EventPayload<'payment.succeeded'>,
+  count: number,
+  issuedAt: string,
+): EventPayload<'tickets.issued'> {
   return {
     orderId: p.orderId,
     merchantId: p.merchantId,
@@ -113,7 +126,12 @@ function tickets(p: EventPayload<'payment.succeeded'>, count: number, issuedAt: 
 }
 
 const acquirer: Principal = { keyId: 'key_acquirer_env', scope: 'acquirer', merchantId: null, attractionId: null };
-const merchantKey = (merchantId: string): Principal => ({ keyId: newId('apiKey'), scope: 'merchant', merchantId, attractionId: null });
+const merchantKey = (merchantId: string): Principal => ({
+  keyId: newId('apiKey'),
+  scope: 'merchant',
+  merchantId,
+  attractionId: null,
+});
 
 async function totals(merchantId: string | null, date: string, principal: Principal = acquirer) {
   const report = await new ReportsService(ds).daily(principal, { date, ...(merchantId ? { merchantId } : {}) });
@@ -141,9 +159,10 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
       refundCount: 0,
       ticketCount: 0,
     });
-    const [row] = (await ds.query(`SELECT fee_bps, fee_value::int AS fee, business_date::text AS d FROM ledger_payments WHERE payment_id = $1`, [
-      pay.paymentId,
-    ])) as { fee_bps: number; fee: number; d: string }[];
+    const [row] = (await ds.query(
+      `SELECT fee_bps, fee_value::int AS fee, business_date::text AS d FROM ledger_payments WHERE payment_id = $1`,
+      [pay.paymentId],
+    )) as { fee_bps: number; fee: number; d: string }[];
     expect(row).toEqual({ fee_bps: 60, fee: 75, d: '2026-05-02' });
   });
 
@@ -206,9 +225,10 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
     const may2 = await totals(mch.merchantId, '2026-05-02');
     expect(may2).toHaveLength(1);
     expect(may2[0]).toMatchObject({ refunds: { value: 250 }, net: { value: -250 }, refundCount: 1, paymentCount: 0 });
-    const [ledgerB] = (await ds.query(`SELECT refunded_value::int AS refunded, reversed_at IS NOT NULL AS reversed FROM ledger_payments WHERE payment_id = $1`, [
-      b.paymentId,
-    ])) as { refunded: number; reversed: boolean }[];
+    const [ledgerB] = (await ds.query(
+      `SELECT refunded_value::int AS refunded, reversed_at IS NOT NULL AS reversed FROM ledger_payments WHERE payment_id = $1`,
+      [b.paymentId],
+    )) as { refunded: number; reversed: boolean }[];
     expect(ledgerB).toEqual({ refunded: 4_000, reversed: true });
   });
 
@@ -222,9 +242,17 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
     await tx((m) => ledger.merchantOnboarded(m, mch));
     await tx((m) => ledger.merchantOnboarded(m, mch)); // replay: counted once
     expect(await totals(mch.merchantId, '2026-05-01')).toEqual([
-      expect.objectContaining({ gross: { value: 2_000, currency: 'CNY' }, fees: { value: 12, currency: 'CNY' }, paymentCount: 1, ticketCount: 2, refundCount: 0 }),
+      expect.objectContaining({
+        gross: { value: 2_000, currency: 'CNY' },
+        fees: { value: 12, currency: 'CNY' },
+        paymentCount: 1,
+        ticketCount: 2,
+        refundCount: 0,
+      }),
     ]);
-    expect(await totals(mch.merchantId, '2026-05-02')).toEqual([expect.objectContaining({ refunds: { value: 500, currency: 'CNY' }, refundCount: 1 })]);
+    expect(await totals(mch.merchantId, '2026-05-02')).toEqual([
+      expect.objectContaining({ refunds: { value: 500, currency: 'CNY' }, refundCount: 1 }),
+    ]);
     const pending = (await ds.query(
       `SELECT (SELECT count(*) FROM ledger_payments WHERE merchant_id = $1 AND business_date IS NULL)
             + (SELECT count(*) FROM ledger_refunds WHERE merchant_id = $1 AND business_date IS NULL)
@@ -250,7 +278,10 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
         second = tx((m) => ledger.paymentSucceeded(m, pay));
       }
       let settled = false;
-      void second.then(() => (settled = true), () => (settled = true));
+      void second.then(
+        () => (settled = true),
+        () => (settled = true),
+      );
       await sleep(300);
       expect(settled).toBe(false); // the second waits on the merchants row
       await first.commitTransaction();
@@ -274,10 +305,19 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
     expect(own.totals.map((t) => t.gross.value)).toEqual([1_000]);
     const all = await svc.daily(acquirer, { date: '2030-01-01' });
     expect(all.merchantId).toBeUndefined();
-    expect(all.totals).toEqual([expect.objectContaining({ currency: 'CNY', gross: { value: 4_000, currency: 'CNY' }, paymentCount: 2, fees: { value: 6 + 18, currency: 'CNY' } })]);
+    expect(all.totals).toEqual([
+      expect.objectContaining({
+        currency: 'CNY',
+        gross: { value: 4_000, currency: 'CNY' },
+        paymentCount: 2,
+        fees: { value: 6 + 18, currency: 'CNY' },
+      }),
+    ]);
     const second = await svc.daily(acquirer, { date: '2030-01-01', merchantId: two.merchantId });
     expect(second.totals.map((t) => t.gross.value)).toEqual([3_000]);
-    await expect(svc.daily(acquirer, { date: '2030-01-01', merchantId: newId('merchant') })).rejects.toMatchObject({ status: 404 });
+    await expect(svc.daily(acquirer, { date: '2030-01-01', merchantId: newId('merchant') })).rejects.toMatchObject({
+      status: 404,
+    });
   });
 });
 
@@ -295,7 +335,12 @@ describe('reporting visitor handlers (PostgreSQL)', () => {
         createdAt: '2026-04-01T00:00:00.000Z',
       }),
     );
-    const scan = (gateId: string, direction: 'in' | 'out', scannedAt: string, result: 'admitted' | 'rejected' = 'admitted'): EventPayload<'scan.recorded'> => ({
+    const scan = (
+      gateId: string,
+      direction: 'in' | 'out',
+      scannedAt: string,
+      result: 'admitted' | 'rejected' = 'admitted',
+    ): EventPayload<'scan.recorded'> => ({
       scanId: `scn_${randomBytes(12).toString('hex')}`,
       ticketId: newId('ticket'),
       orderId: newId('order'),
@@ -327,7 +372,9 @@ describe('reporting visitor handlers (PostgreSQL)', () => {
     await tx((m) => visitors.scanRecorded(m, scan('gate-a', 'in', '2026-05-01T16:00:00.000Z'))); // next local day
     const occ = await svc.occupancy(owner, { attractionId });
     expect(occ).toEqual({ attractionId, inside: 4, asOf: expect.any(String) });
-    await expect(svc.occupancy(merchantKey(newId('merchant')), { attractionId })).rejects.toMatchObject({ status: 404 });
+    await expect(svc.occupancy(merchantKey(newId('merchant')), { attractionId })).rejects.toMatchObject({
+      status: 404,
+    });
     await expect(svc.occupancy(acquirer, { attractionId: newId('attraction') })).rejects.toMatchObject({ status: 404 });
 
     const flow = await svc.visitorFlow(acquirer, { attractionId, date: '2026-05-01', interval: '15m' });
@@ -352,7 +399,9 @@ describe('reporting visitor handlers (PostgreSQL)', () => {
 describe('reporting migration', () => {
   it('reverts cleanly', async () => {
     await ds.undoLastMigration({ transaction: 'each' });
-    const left = (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as { tablename: string }[];
+    const left = (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as {
+      tablename: string;
+    }[];
     expect(left.map((t) => t.tablename)).toEqual(['schema_migrations']);
   });
 });

@@ -7,8 +7,28 @@ describe('daily report CSV', () => {
       date: '2026-05-01',
       merchantId: 'mch_0abcdefgh0123456789abcdef',
       totals: [
-        { currency: 'CNY', gross: m(25_000, 'CNY'), discounts: m(0, 'CNY'), refunds: m(1_250, 'CNY'), fees: m(150, 'CNY'), net: m(23_600, 'CNY'), paymentCount: 2, refundCount: 1, ticketCount: 3 },
-        { currency: 'JPY', gross: m(1_200, 'JPY'), discounts: m(0, 'JPY'), refunds: m(1_500, 'JPY'), fees: m(7, 'JPY'), net: m(-307, 'JPY'), paymentCount: 1, refundCount: 1, ticketCount: 1 },
+        {
+          currency: 'CNY',
+          gross: m(25_000, 'CNY'),
+          discounts: m(0, 'CNY'),
+          refunds: m(1_250, 'CNY'),
+          fees: m(150, 'CNY'),
+          net: m(23_600, 'CNY'),
+          paymentCount: 2,
+          refundCount: 1,
+          ticketCount: 3,
+        },
+        {
+          currency: 'JPY',
+          gross: m(1_200, 'JPY'),
+          discounts: m(0, 'JPY'),
+          refunds: m(1_500, 'JPY'),
+          fees: m(7, 'JPY'),
+          net: m(-307, 'JPY'),
+          paymentCount: 1,
+          refundCount: 1,
+          ticketCount: 1,
+        },
       ],
     });
     expect(csv.split('\r\n')).toEqual([
@@ -20,6 +40,8 @@ describe('daily report CSV', () => {
   });
 
   it('writes only the header for an empty day', () => {
-    expect(dailyReportCsv({ date: '2026-05-01', totals: [] })).toBe('date,merchantId,currency,gross,discounts,refunds,fees,net,paymentCount,refundCount,ticketCount\r\n');
+    expect(dailyReportCsv({ date: '2026-05-01', totals: [] })).toBe(
+      'date,merchantId,currency,gross,discounts,refunds,fees,net,paymentCount,refundCount,ticketCount\r\n',
+    );
   });
 });

@@ -1,10 +1,24 @@
 import { CURRENCY_EXPONENTS, formatMajor, type Currency } from '@admit/contracts';
 import type { DailyReport } from './reports.dto';
 
-const COLUMNS = ['date', 'merchantId', 'currency', 'gross', 'discounts', 'refunds', 'fees', 'net', 'paymentCount', 'refundCount', 'ticketCount'];
+const COLUMNS = [
+  'date',
+  'merchantId',
+  'currency',
+  'gross',
+  'discounts',
+  'refunds',
+  'fees',
+  'net',
+  'paymentCount',
+  'refundCount',
+  'ticketCount',
+];
 
 function major(value: number, currency: string): string {
-  return Object.hasOwn(CURRENCY_EXPONENTS, currency) ? formatMajor({ value, currency: currency as Currency }) : String(value);
+  return Object.hasOwn(CURRENCY_EXPONENTS, currency)
+    ? formatMajor({ value, currency: currency as Currency })
+    : String(value);
 }
 
 function cell(text: string): string {

@@ -21,7 +21,10 @@ export class ReportsController {
     const report = await this.reports.daily(principal, q);
     if (accept && /\btext\/csv\b/i.test(accept) && !/\bapplication\/json\b/i.test(accept)) {
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-      res.setHeader('Content-Disposition', `attachment; filename="daily-${q.date}${report.merchantId ? `-${report.merchantId}` : ''}.csv"`);
+      res.setHeader(
+        'Content-Disposition',
+        `attachment; filename="daily-${q.date}${report.merchantId ? `-${report.merchantId}` : ''}.csv"`,
+      );
       return dailyReportCsv(report);
     }
     return report;

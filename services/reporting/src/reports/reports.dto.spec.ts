@@ -20,7 +20,10 @@ function rejection(schema: Parameters<typeof parseOr400>[0], query: unknown) {
 describe('report query validation', () => {
   it('accepts a daily query with or without merchantId', () => {
     expect(parseOr400(dailyReportQuerySchema, { date: '2026-05-01' })).toEqual({ date: '2026-05-01' });
-    expect(parseOr400(dailyReportQuerySchema, { date: '2028-02-29', merchantId: MERCHANT })).toEqual({ date: '2028-02-29', merchantId: MERCHANT });
+    expect(parseOr400(dailyReportQuerySchema, { date: '2028-02-29', merchantId: MERCHANT })).toEqual({
+      date: '2028-02-29',
+      merchantId: MERCHANT,
+    });
   });
 
   it('rejects a missing or impossible date, a bad merchant id and unknown fields, one detail each', () => {
@@ -28,9 +31,16 @@ describe('report query validation', () => {
     expect(rejection(dailyReportQuerySchema, { date: '2026-02-30' })).toEqual(['date:INVALID_FORMAT']);
     expect(rejection(dailyReportQuerySchema, { date: '2026-5-1' })).toEqual(['date:INVALID_FORMAT']);
     // A repeated parameter arrives as an array: rejected on the field (the kit names the code).
-    expect(rejection(dailyReportQuerySchema, { date: ['2026-05-01', '2026-05-02'] }).map((d) => d.split(':')[0])).toEqual(['date']);
-    expect(rejection(dailyReportQuerySchema, { date: '2026-05-01', merchantId: 'att_x' })).toEqual(['merchantId:INVALID']);
-    expect(rejection(dailyReportQuerySchema, { date: '2026-05-01', currency: 'CNY', x: '1' })).toEqual(['currency:UNKNOWN_FIELD', 'x:UNKNOWN_FIELD']);
+    expect(
+      rejection(dailyReportQuerySchema, { date: ['2026-05-01', '2026-05-02'] }).map((d) => d.split(':')[0]),
+    ).toEqual(['date']);
+    expect(rejection(dailyReportQuerySchema, { date: '2026-05-01', merchantId: 'att_x' })).toEqual([
+      'merchantId:INVALID',
+    ]);
+    expect(rejection(dailyReportQuerySchema, { date: '2026-05-01', currency: 'CNY', x: '1' })).toEqual([
+      'currency:UNKNOWN_FIELD',
+      'x:UNKNOWN_FIELD',
+    ]);
   });
 
   it('validates occupancy and visitor-flow queries', () => {
@@ -42,8 +52,12 @@ describe('report query validation', () => {
       date: '2026-05-01',
       interval: '15m',
     });
-    expect(parseOr400(visitorFlowQuerySchema, { attractionId: ATTRACTION, date: '2026-05-01', interval: '1h' }).interval).toBe('1h');
-    expect(rejection(visitorFlowQuerySchema, { attractionId: ATTRACTION, date: '2026-05-01', interval: '7m' })).toEqual(['interval:INVALID_VALUE']);
+    expect(
+      parseOr400(visitorFlowQuerySchema, { attractionId: ATTRACTION, date: '2026-05-01', interval: '1h' }).interval,
+    ).toBe('1h');
+    expect(rejection(visitorFlowQuerySchema, { attractionId: ATTRACTION, date: '2026-05-01', interval: '7m' })).toEqual(
+      ['interval:INVALID_VALUE'],
+    );
     expect(rejection(visitorFlowQuerySchema, { attractionId: ATTRACTION })).toEqual(['date:REQUIRED']);
   });
 });

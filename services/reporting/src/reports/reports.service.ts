@@ -73,21 +73,29 @@ export class ReportsService {
   }
 
   /** The attraction as the caller may see it; another merchant's or an unknown one → 404. */
-  private async attraction(principal: Principal, attractionId: string): Promise<{ id: string; merchantId: string; timezone: string }> {
-    const rows = (await this.ds.query(`SELECT id, merchant_id, timezone FROM attractions WHERE id = $1`, [attractionId])) as {
+  private async attraction(
+    principal: Principal,
+    attractionId: string,
+  ): Promise<{ id: string; merchantId: string; timezone: string }> {
+    const rows = (await this.ds.query(`SELECT id, merchant_id, timezone FROM attractions WHERE id = $1`, [
+      attractionId,
+    ])) as {
       id: string;
       merchant_id: string;
       timezone: string;
     }[];
     const row = rows[0];
-    if (!row || (principal.scope !== 'acquirer' && principal.merchantId !== row.merchant_id)) throw AdmitError.notFound('attraction');
+    if (!row || (principal.scope !== 'acquirer' && principal.merchantId !== row.merchant_id))
+      throw AdmitError.notFound('attraction');
     return { id: row.id, merchantId: row.merchant_id, timezone: row.timezone };
   }
 
   /** Visitors inside now: admitted entries minus admitted exits, never below zero. */
   async occupancy(principal: Principal, q: OccupancyQuery) {
     const a = await this.attraction(principal, q.attractionId);
-    const rows = (await this.ds.query(`SELECT inside FROM attraction_occupancy WHERE attraction_id = $1`, [a.id])) as { inside: number }[];
+    const rows = (await this.ds.query(`SELECT inside FROM attraction_occupancy WHERE attraction_id = $1`, [a.id])) as {
+      inside: number;
+    }[];
     return { attractionId: a.id, inside: rows[0]?.inside ?? 0, asOf: new Date().toISOString() };
   }
 

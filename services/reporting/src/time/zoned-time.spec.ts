@@ -71,7 +71,14 @@ describe('zoned time', () => {
     });
 
     it('is consistent with businessDate at both ends for many zones', () => {
-      for (const tz of ['UTC', 'Asia/Tokyo', 'Australia/Lord_Howe', 'America/Sao_Paulo', 'Pacific/Chatham', 'Europe/London']) {
+      for (const tz of [
+        'UTC',
+        'Asia/Tokyo',
+        'Australia/Lord_Howe',
+        'America/Sao_Paulo',
+        'Pacific/Chatham',
+        'Europe/London',
+      ]) {
         for (const date of ['2026-01-01', '2026-04-05', '2026-10-04', '2026-11-01']) {
           const { start, end } = localDayRange(date, tz);
           expect(businessDate(start, tz)).toBe(date);

@@ -25,8 +25,18 @@ describe('visitor flow buckets', () => {
     const { buckets, peak } = buildFlow(start, end, 15, counts);
     expect(buckets).toHaveLength(96);
     expect(buckets[0]).toEqual({ start: '2026-04-30T16:00:00Z', admissions: 0, exits: 0, byGate: {} });
-    expect(buckets[36]).toEqual({ start: '2026-05-01T01:00:00Z', admissions: 5, exits: 0, byGate: { 'gate-a': 3, 'gate-b': 2 } });
-    expect(buckets[37]).toEqual({ start: '2026-05-01T01:15:00Z', admissions: 6, exits: 2, byGate: { 'gate-a': 5, 'gate-b': 1 } });
+    expect(buckets[36]).toEqual({
+      start: '2026-05-01T01:00:00Z',
+      admissions: 5,
+      exits: 0,
+      byGate: { 'gate-a': 3, 'gate-b': 2 },
+    });
+    expect(buckets[37]).toEqual({
+      start: '2026-05-01T01:15:00Z',
+      admissions: 6,
+      exits: 2,
+      byGate: { 'gate-a': 5, 'gate-b': 1 },
+    });
     // Ties go to the earlier bucket: 37 and 40 both have 6.
     expect(peak).toEqual({ start: '2026-05-01T01:15:00Z', admissions: 6 });
     expect(buckets.reduce((s, b) => s + b.admissions, 0)).toBe(17);
@@ -54,6 +64,11 @@ describe('visitor flow buckets', () => {
   it('keeps odd gate ids as plain keys', () => {
     const { buckets } = buildFlow(start, end, 15, [{ bucket: 0, gateId: '__proto__', direction: 'in', count: 1 }]);
     expect(Object.keys(buckets[0]?.byGate ?? {})).toEqual(['__proto__']);
-    expect(JSON.parse(JSON.stringify(buckets[0]))).toEqual({ start: '2026-04-30T16:00:00Z', admissions: 1, exits: 0, byGate: JSON.parse('{"__proto__":1}') });
+    expect(JSON.parse(JSON.stringify(buckets[0]))).toEqual({
+      start: '2026-04-30T16:00:00Z',
+      admissions: 1,
+      exits: 0,
+      byGate: JSON.parse('{"__proto__":1}'),
+    });
   });
 });

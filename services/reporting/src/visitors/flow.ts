@@ -44,7 +44,8 @@ export function buildFlow(
   }
   let peak: FlowPeak | null = null;
   const buckets = acc.map((b) => {
-    if (b.admissions > 0 && (peak === null || b.admissions > peak.admissions)) peak = { start: b.start, admissions: b.admissions };
+    if (b.admissions > 0 && (peak === null || b.admissions > peak.admissions))
+      peak = { start: b.start, admissions: b.admissions };
     // fromEntries defines own properties, so a gate named "__proto__" stays an ordinary key.
     const byGate = Object.fromEntries([...b.byGate.entries()].sort(([a], [z]) => (a < z ? -1 : a > z ? 1 : 0)));
     return { start: b.start, admissions: b.admissions, exits: b.exits, byGate };

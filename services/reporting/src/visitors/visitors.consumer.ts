@@ -40,7 +40,18 @@ export class VisitorsConsumer {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        ON CONFLICT (scan_id) DO NOTHING
        RETURNING scan_id`,
-      [p.scanId, p.ticketId, p.orderId, p.merchantId, p.attractionId, p.gateId, p.direction, p.result, p.reason, p.scannedAt],
+      [
+        p.scanId,
+        p.ticketId,
+        p.orderId,
+        p.merchantId,
+        p.attractionId,
+        p.gateId,
+        p.direction,
+        p.result,
+        p.reason,
+        p.scannedAt,
+      ],
     )) as unknown[];
     if (inserted.length === 0 || p.result !== 'admitted') return;
     const entering = p.direction === 'in';

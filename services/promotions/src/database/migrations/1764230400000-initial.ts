@@ -43,7 +43,9 @@ export class Initial1764230400000 implements MigrationInterface {
       updated_at timestamptz NOT NULL DEFAULT now(),
       CHECK (valid_to > valid_from)
     )`);
-    await qr.query(`CREATE UNIQUE INDEX campaigns_code_uq ON campaigns (merchant_id, upper(code)) WHERE code IS NOT NULL`);
+    await qr.query(
+      `CREATE UNIQUE INDEX campaigns_code_uq ON campaigns (merchant_id, upper(code)) WHERE code IS NOT NULL`,
+    );
     await qr.query(`CREATE INDEX campaigns_merchant_idx ON campaigns (merchant_id, id)`);
     await qr.query(`CREATE INDEX campaigns_active_city_idx ON campaigns (lower(city), id) WHERE status = 'active'`);
     await qr.query(`CREATE TABLE coupons (
@@ -75,7 +77,9 @@ export class Initial1764230400000 implements MigrationInterface {
       recorded_at timestamptz NOT NULL DEFAULT now()
     )`);
     await qr.query(`CREATE INDEX purchases_merchant_idx ON purchases (merchant_id, order_id)`);
-    await qr.query(`CREATE INDEX purchases_merchant_customer_idx ON purchases (merchant_id, customer_reference, order_id)`);
+    await qr.query(
+      `CREATE INDEX purchases_merchant_customer_idx ON purchases (merchant_id, customer_reference, order_id)`,
+    );
     await qr.query(`CREATE TABLE orders_seen (
       order_id text PRIMARY KEY,
       merchant_id text NOT NULL,
@@ -90,11 +94,14 @@ export class Initial1764230400000 implements MigrationInterface {
       placed_at timestamptz NOT NULL,
       recorded_at timestamptz NOT NULL DEFAULT now()
     )`);
-    await qr.query(`CREATE INDEX orders_seen_coupon_idx ON orders_seen (merchant_id, upper(coupon_code)) WHERE coupon_code IS NOT NULL`);
+    await qr.query(
+      `CREATE INDEX orders_seen_coupon_idx ON orders_seen (merchant_id, upper(coupon_code)) WHERE coupon_code IS NOT NULL`,
+    );
   }
 
   async down(qr: QueryRunner): Promise<void> {
-    for (const table of ['orders_seen', 'purchases', 'coupons', 'campaigns', 'merchants']) await qr.query(`DROP TABLE ${table}`);
+    for (const table of ['orders_seen', 'purchases', 'coupons', 'campaigns', 'merchants'])
+      await qr.query(`DROP TABLE ${table}`);
     for (const sql of API_KEYS_DDL_DOWN) await qr.query(sql);
     await dropMessagingTables(qr);
   }

@@ -62,7 +62,9 @@ export class Initial1764230400000 implements MigrationInterface {
       recorded_at timestamptz NOT NULL DEFAULT now()
     )`);
     await qr.query(`CREATE INDEX ledger_payments_merchant_date_idx ON ledger_payments (merchant_id, business_date)`);
-    await qr.query(`CREATE INDEX ledger_payments_pending_idx ON ledger_payments (merchant_id) WHERE business_date IS NULL`);
+    await qr.query(
+      `CREATE INDEX ledger_payments_pending_idx ON ledger_payments (merchant_id) WHERE business_date IS NULL`,
+    );
     await qr.query(`CREATE INDEX ledger_payments_wallet_tx_idx ON ledger_payments (wallet_transaction_id)`);
     await qr.query(`CREATE TABLE ledger_refunds (
       refund_id text PRIMARY KEY,
@@ -79,7 +81,9 @@ export class Initial1764230400000 implements MigrationInterface {
     )`);
     await qr.query(`CREATE INDEX ledger_refunds_payment_idx ON ledger_refunds (payment_id)`);
     await qr.query(`CREATE INDEX ledger_refunds_merchant_date_idx ON ledger_refunds (merchant_id, business_date)`);
-    await qr.query(`CREATE INDEX ledger_refunds_pending_idx ON ledger_refunds (merchant_id) WHERE business_date IS NULL`);
+    await qr.query(
+      `CREATE INDEX ledger_refunds_pending_idx ON ledger_refunds (merchant_id) WHERE business_date IS NULL`,
+    );
     await qr.query(`CREATE TABLE daily_totals (
       merchant_id text NOT NULL,
       business_date date NOT NULL,
