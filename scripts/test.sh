@@ -22,7 +22,7 @@ build
 log "unit tests"
 npx jest --selectProjects unit --ci
 log "integration tests"
-npx jest --selectProjects integration --ci --runInBand
+npx jest --selectProjects integration --ci --runInBand --forceExit
 log "end-to-end tests"
-npx jest --selectProjects e2e --ci --runInBand
+npx jest --selectProjects e2e --ci --runInBand --forceExit
 log "all tests passed"
