@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
-import type { Logger } from '@admit/messaging';
+import { createLogger, type Logger } from '@admit/messaging';
 
 /** Creates the service's own database if it does not exist (first start on a fresh server). */
 export async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {
@@ -61,4 +61,32 @@ export async function runMigrationsLocked(ds: DataSource, logger: Logger): Promi
     await qr.query(`SELECT pg_advisory_unlock(hashtext('admit-migrations'))`).catch(() => undefined);
     await qr.release();
   }
+}
+
+/**
+ * The one-shot migration job of a service (docker-compose one-shot service, k8s Job): create
+ * the database if missing, apply migrations under the advisory lock, exit 0; exit 1 on failure.
+ */
+export function runMigrationJob(
+  service: string,
+  settings: () => { databaseUrl: string; logLevel: string },
+  migrations: (new () => MigrationInterface)[],
+): void {
+  const run = async () => {
+    const s = settings();
+    const logger = createLogger(`${service}-migrate`, s.logLevel);
+    await createDatabaseIfMissing(s.databaseUrl);
+    // Two connections: one holds the advisory lock, the other runs the migrations.
+    const ds = buildDataSource({ url: s.databaseUrl, entities: [], migrations, poolSize: 2 });
+    await ds.initialize();
+    try {
+      logger.info({ applied: await runMigrationsLocked(ds, logger) }, 'migrations done');
+    } finally {
+      await ds.destroy();
+    }
+  };
+  run().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
 }
