@@ -37,7 +37,12 @@ async function main() {
   let merchant = list.body.data.find((m) => saved && m.id === saved.merchantId);
   if (!merchant) {
     const created = await call('POST', `${payment}/v1/merchants`, acquirer, {
-      name: 'Admit Demo Zoo', country: 'CN', city: 'Hangzhou', timezone: 'Asia/Shanghai', mcc: '7991', settlementCurrency: 'CNY',
+      name: 'Admit Demo Zoo',
+      country: 'CN',
+      city: 'Hangzhou',
+      timezone: 'Asia/Shanghai',
+      mcc: '7991',
+      settlementCurrency: 'CNY',
     });
     if (created.status !== 201) throw new Error(`onboarding failed: ${JSON.stringify(created.body)}`);
     merchant = created.body;
@@ -45,24 +50,44 @@ async function main() {
     fs.writeFileSync(keysFile, JSON.stringify(saved, null, 2), { mode: 0o600 });
   }
   const key = saved.merchantKey;
-  const attractions = await until(() => call('GET', `${ticketing}/v1/attractions?limit=100`, key), (r) => r.status === 200);
+  const attractions = await until(
+    () => call('GET', `${ticketing}/v1/attractions?limit=100`, key),
+    (r) => r.status === 200,
+  );
   let attraction = attractions.body.data[0];
   if (!attraction) {
-    attraction = (await call('POST', `${ticketing}/v1/attractions`, key, { name: 'Admit Demo Zoo', city: 'Hangzhou', timezone: 'Asia/Shanghai' })).body;
+    attraction = (
+      await call('POST', `${ticketing}/v1/attractions`, key, {
+        name: 'Admit Demo Zoo',
+        city: 'Hangzhou',
+        timezone: 'Asia/Shanghai',
+      })
+    ).body;
   }
   const products = await call('GET', `${ticketing}/v1/attractions/${attraction.id}/products`, key);
   let product = products.body.data[0];
   if (!product) {
-    product = (await call('POST', `${ticketing}/v1/attractions/${attraction.id}/products`, key, {
-      name: 'Adult day ticket', kind: 'admission', price: { value: 12000, currency: 'CNY' }, entry: { maxEntries: 1, validity: 'day' }, requiresSlot: false,
-    })).body;
+    product = (
+      await call('POST', `${ticketing}/v1/attractions/${attraction.id}/products`, key, {
+        name: 'Adult day ticket',
+        kind: 'admission',
+        price: { value: 12000, currency: 'CNY' },
+        entry: { maxEntries: 1, validity: 'day' },
+        requiresSlot: false,
+      })
+    ).body;
   }
   if (!saved.gateKey) {
-    const gate = await call('POST', `${payment}/v1/merchants/${merchant.id}/api-keys`, key, { scope: 'gate', attractionId: attraction.id });
+    const gate = await call('POST', `${payment}/v1/merchants/${merchant.id}/api-keys`, key, {
+      scope: 'gate',
+      attractionId: attraction.id,
+    });
     saved.gateKey = gate.body.secret;
     fs.writeFileSync(keysFile, JSON.stringify(saved, null, 2), { mode: 0o600 });
   }
-  process.stdout.write(JSON.stringify({ merchant, merchantKey: saved.merchantKey, gateKey: saved.gateKey, attraction, product }, null, 2));
+  process.stdout.write(
+    JSON.stringify({ merchant, merchantKey: saved.merchantKey, gateKey: saved.gateKey, attraction, product }, null, 2),
+  );
 }
 
 main().catch((err) => {

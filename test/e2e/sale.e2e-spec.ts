@@ -17,7 +17,14 @@ describe('counter sale end to end', () => {
     const { urls, acquirerKey } = stack;
     const onboard = await call('POST', `${urls.payment}/v1/merchants`, {
       key: acquirerKey,
-      body: { name: 'West Lake Zoo', country: 'CN', city: 'Hangzhou', timezone: 'Asia/Shanghai', mcc: '7991', settlementCurrency: 'CNY' },
+      body: {
+        name: 'West Lake Zoo',
+        country: 'CN',
+        city: 'Hangzhou',
+        timezone: 'Asia/Shanghai',
+        mcc: '7991',
+        settlementCurrency: 'CNY',
+      },
       headers: { 'idempotency-key': 'onboard-west-lake' },
     });
     expect(onboard.status).toBe(201);
@@ -29,7 +36,14 @@ describe('counter sale end to end', () => {
     // The same onboarding retried with its Idempotency-Key replays the first answer.
     const replay = await call('POST', `${urls.payment}/v1/merchants`, {
       key: acquirerKey,
-      body: { name: 'West Lake Zoo', country: 'CN', city: 'Hangzhou', timezone: 'Asia/Shanghai', mcc: '7991', settlementCurrency: 'CNY' },
+      body: {
+        name: 'West Lake Zoo',
+        country: 'CN',
+        city: 'Hangzhou',
+        timezone: 'Asia/Shanghai',
+        mcc: '7991',
+        settlementCurrency: 'CNY',
+      },
       headers: { 'idempotency-key': 'onboard-west-lake' },
     });
     expect(replay.status).toBe(201);
@@ -38,23 +52,42 @@ describe('counter sale end to end', () => {
 
     // Ticketing learns the key from the merchants topic.
     const attraction = await eventually(
-      () => call('POST', `${urls.ticketing}/v1/attractions`, { key: merchantKey, body: { name: 'West Lake Zoo', city: 'Hangzhou', timezone: 'Asia/Shanghai' } }),
+      () =>
+        call('POST', `${urls.ticketing}/v1/attractions`, {
+          key: merchantKey,
+          body: { name: 'West Lake Zoo', city: 'Hangzhou', timezone: 'Asia/Shanghai' },
+        }),
       (r) => r.status !== 401,
     );
     expect(attraction.status).toBe(201);
     const product = await call('POST', `${urls.ticketing}/v1/attractions/${attraction.body.id}/products`, {
       key: merchantKey,
-      body: { name: 'Adult day ticket', kind: 'admission', price: { value: 12000, currency: 'CNY' }, entry: { maxEntries: 1, validity: 'day' }, requiresSlot: false },
+      body: {
+        name: 'Adult day ticket',
+        kind: 'admission',
+        price: { value: 12000, currency: 'CNY' },
+        entry: { maxEntries: 1, validity: 'day' },
+        requiresSlot: false,
+      },
     });
     expect(product.status).toBe(201);
 
     const order = await call('POST', `${urls.ticketing}/v1/orders`, {
       key: merchantKey,
-      body: { channel: 'counter', items: [{ productId: product.body.id, quantity: 1 }], customer: { reference: 'visitor-42' } },
+      body: {
+        channel: 'counter',
+        items: [{ productId: product.body.id, quantity: 1 }],
+        customer: { reference: 'visitor-42' },
+      },
       headers: { 'idempotency-key': 'order-1' },
     });
     expect(order.status).toBe(201);
-    expect(order.body).toMatchObject({ status: 'awaiting_payment', total: { value: 12000, currency: 'CNY' }, amountDue: { value: 12000, currency: 'CNY' }, tickets: [] });
+    expect(order.body).toMatchObject({
+      status: 'awaiting_payment',
+      total: { value: 12000, currency: 'CNY' },
+      amountDue: { value: 12000, currency: 'CNY' },
+      tickets: [],
+    });
 
     const payment = await call('POST', `${urls.payment}/v1/payments`, {
       key: merchantKey,
@@ -62,7 +95,12 @@ describe('counter sale end to end', () => {
       headers: { 'idempotency-key': 'pay-1' },
     });
     expect(payment.status).toBe(201);
-    expect(payment.body).toMatchObject({ status: 'succeeded', orderId: order.body.id, amount: { value: 12000, currency: 'CNY' }, refundedAmount: { value: 0, currency: 'CNY' } });
+    expect(payment.body).toMatchObject({
+      status: 'succeeded',
+      orderId: order.body.id,
+      amount: { value: 12000, currency: 'CNY' },
+      refundedAmount: { value: 0, currency: 'CNY' },
+    });
     expect(payment.body.walletTransactionId).toBeTruthy();
 
     // The wallet has exactly one trade for it.
@@ -90,25 +128,48 @@ describe('counter sale end to end', () => {
     });
     expect(gateKey.status).toBe(201);
     const first = await eventually(
-      () => call('POST', `${urls.ticketing}/v1/scans`, { key: gateKey.body.secret, body: { code: ticket.code, gateId: 'north-1', nonce: 'n-1' } }),
+      () =>
+        call('POST', `${urls.ticketing}/v1/scans`, {
+          key: gateKey.body.secret,
+          body: { code: ticket.code, gateId: 'north-1', nonce: 'n-1' },
+        }),
       (r) => r.status !== 401,
     );
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ result: 'admitted', ticket: { id: ticket.id, status: 'used', entriesLeft: 0 } });
-    const retried = await call('POST', `${urls.ticketing}/v1/scans`, { key: gateKey.body.secret, body: { code: ticket.code, gateId: 'north-1', nonce: 'n-1' } });
+    const retried = await call('POST', `${urls.ticketing}/v1/scans`, {
+      key: gateKey.body.secret,
+      body: { code: ticket.code, gateId: 'north-1', nonce: 'n-1' },
+    });
     expect(retried.body).toEqual(first.body);
-    const second = await call('POST', `${urls.ticketing}/v1/scans`, { key: gateKey.body.secret, body: { code: ticket.code, gateId: 'south-2' } });
-    expect(second.body).toMatchObject({ result: 'rejected', reason: 'ALREADY_USED', previousScan: { gateId: 'north-1' } });
+    const second = await call('POST', `${urls.ticketing}/v1/scans`, {
+      key: gateKey.body.secret,
+      body: { code: ticket.code, gateId: 'south-2' },
+    });
+    expect(second.body).toMatchObject({
+      result: 'rejected',
+      reason: 'ALREADY_USED',
+      previousScan: { gateId: 'north-1' },
+    });
 
     // Reporting counted the sale, the ticket and the admission.
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
     const daily = await eventually(
-      () => call('GET', `${urls.reporting}/v1/reports/daily?date=${today}&merchantId=${onboard.body.id}`, { key: acquirerKey }),
+      () =>
+        call('GET', `${urls.reporting}/v1/reports/daily?date=${today}&merchantId=${onboard.body.id}`, {
+          key: acquirerKey,
+        }),
       (r) => r.body?.totals?.[0]?.ticketCount === 1 && r.body?.totals?.[0]?.paymentCount === 1,
     );
-    expect(daily.body.totals[0]).toMatchObject({ currency: 'CNY', gross: { value: 12000, currency: 'CNY' }, paymentCount: 1, ticketCount: 1 });
+    expect(daily.body.totals[0]).toMatchObject({
+      currency: 'CNY',
+      gross: { value: 12000, currency: 'CNY' },
+      paymentCount: 1,
+      ticketCount: 1,
+    });
     const occupancy = await eventually(
-      () => call('GET', `${urls.reporting}/v1/reports/occupancy?attractionId=${attraction.body.id}`, { key: merchantKey }),
+      () =>
+        call('GET', `${urls.reporting}/v1/reports/occupancy?attractionId=${attraction.body.id}`, { key: merchantKey }),
       (r) => r.body?.inside === 1,
     );
     expect(occupancy.body.inside).toBe(1);
@@ -124,7 +185,11 @@ describe('counter sale end to end', () => {
     const revoke = await call('DELETE', `${urls.payment}/v1/api-keys/${gateKey.body.id}`, { key: merchantKey });
     expect(revoke.status).toBe(200);
     await eventually(
-      () => call('POST', `${urls.ticketing}/v1/scans`, { key: gateKey.body.secret, body: { code: ticket.code, gateId: 'north-1' } }),
+      () =>
+        call('POST', `${urls.ticketing}/v1/scans`, {
+          key: gateKey.body.secret,
+          body: { code: ticket.code, gateId: 'north-1' },
+        }),
       (r) => r.status === 401,
       10000,
     );

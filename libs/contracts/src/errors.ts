@@ -6,9 +6,7 @@ export const errorBodySchema = z.object({
     code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
     message: z.string(),
     requestId: z.string(),
-    details: z
-      .array(z.object({ field: z.string(), code: z.string(), message: z.string() }))
-      .optional(),
+    details: z.array(z.object({ field: z.string(), code: z.string(), message: z.string() })).optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;

@@ -209,10 +209,7 @@ export const EVENT_REGISTRY = {
   'tickets.issued': { topic: TOPICS.tickets.name, aggregate: 'order', versions: { 1: ticketsIssuedV1 } },
   'ticket.voided': { topic: TOPICS.tickets.name, aggregate: 'order', versions: { 1: ticketVoidedV1 } },
   'scan.recorded': { topic: TOPICS.scans.name, aggregate: 'ticket', versions: { 1: scanRecordedV1 } },
-} as const satisfies Record<
-  string,
-  { topic: TopicName; aggregate: string; versions: Record<number, z.ZodType> }
->;
+} as const satisfies Record<string, { topic: TopicName; aggregate: string; versions: Record<number, z.ZodType> }>;
 
 export type EventType = keyof typeof EVENT_REGISTRY;
 type Versions<T extends EventType> = (typeof EVENT_REGISTRY)[T]['versions'];

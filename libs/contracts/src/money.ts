@@ -5,9 +5,34 @@ import { z } from 'zod';
  * settlement currencies plus MOP/TWD. Amounts are always integers in the minor unit.
  */
 export const CURRENCY_EXPONENTS = {
-  AED: 2, AUD: 2, CAD: 2, CHF: 2, CNY: 2, CZK: 2, DKK: 2, EUR: 2, GBP: 2, HKD: 2, IDR: 2,
-  ILS: 2, JPY: 0, KRW: 0, LKR: 2, MOP: 2, MUR: 2, MYR: 2, NOK: 2, NZD: 2, PHP: 2, RUB: 2,
-  SEK: 2, SGD: 2, THB: 2, TWD: 2, USD: 2, ZAR: 2,
+  AED: 2,
+  AUD: 2,
+  CAD: 2,
+  CHF: 2,
+  CNY: 2,
+  CZK: 2,
+  DKK: 2,
+  EUR: 2,
+  GBP: 2,
+  HKD: 2,
+  IDR: 2,
+  ILS: 2,
+  JPY: 0,
+  KRW: 0,
+  LKR: 2,
+  MOP: 2,
+  MUR: 2,
+  MYR: 2,
+  NOK: 2,
+  NZD: 2,
+  PHP: 2,
+  RUB: 2,
+  SEK: 2,
+  SGD: 2,
+  THB: 2,
+  TWD: 2,
+  USD: 2,
+  ZAR: 2,
 } as const satisfies Record<string, number>;
 
 export type Currency = keyof typeof CURRENCY_EXPONENTS;
@@ -40,7 +65,9 @@ export function formatMajor(money: Money): string {
   if (!Number.isSafeInteger(money.value)) throw new RangeError('money value must be a safe integer');
   if (exp === 0) return String(money.value);
   const sign = money.value < 0 ? '-' : '';
-  const abs = Math.abs(money.value).toString().padStart(exp + 1, '0');
+  const abs = Math.abs(money.value)
+    .toString()
+    .padStart(exp + 1, '0');
   return `${sign}${abs.slice(0, -exp)}.${abs.slice(-exp)}`;
 }
 

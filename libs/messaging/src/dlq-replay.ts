@@ -73,9 +73,14 @@ export async function replayDeadLetters(o: ReplayOptions): Promise<ReplayResult>
       }
       if (wanted) result.replayed += 1;
       else result.skipped += 1;
-      o.logger.info({ partition, offset: message.offset, source, group, replayed: wanted, dryRun: o.dryRun ?? false }, 'dead letter');
+      o.logger.info(
+        { partition, offset: message.offset, source, group, replayed: wanted, dryRun: o.dryRun ?? false },
+        'dead letter',
+      );
       if (!o.dryRun) {
-        await consumer.commitOffsets([{ topic: o.dlqTopic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+        await consumer.commitOffsets([
+          { topic: o.dlqTopic, partition, offset: (BigInt(message.offset) + 1n).toString() },
+        ]);
       }
       const end = remaining.get(partition);
       if (end !== undefined && BigInt(message.offset) + 1n >= end) {

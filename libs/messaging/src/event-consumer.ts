@@ -60,7 +60,9 @@ function isInfrastructureError(err: unknown): boolean {
     if (/^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ...
   }
   const msg = e?.message ?? '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|ECONNREFUSED/i.test(msg);
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|ECONNREFUSED/i.test(
+    msg,
+  );
 }
 
 /**
@@ -134,11 +136,21 @@ export class EventConsumer {
     if (!handler) return { kind: 'ignored', type: env.data.type };
     const schema = payloadSchema(env.data.type, env.data.schemaVersion);
     if (!schema) {
-      return { kind: 'invalid', error: `unknown schema ${env.data.type} v${env.data.schemaVersion}`, eventId: env.data.eventId, type: env.data.type };
+      return {
+        kind: 'invalid',
+        error: `unknown schema ${env.data.type} v${env.data.schemaVersion}`,
+        eventId: env.data.eventId,
+        type: env.data.type,
+      };
     }
     const payload = schema.safeParse(env.data.payload);
     if (!payload.success) {
-      return { kind: 'invalid', error: `payload: ${payload.error.message}`, eventId: env.data.eventId, type: env.data.type };
+      return {
+        kind: 'invalid',
+        error: `payload: ${payload.error.message}`,
+        eventId: env.data.eventId,
+        type: env.data.type,
+      };
     }
     return { kind: 'event', envelope: { ...env.data, payload: payload.data }, handler };
   }
@@ -327,7 +339,10 @@ export class EventConsumer {
           if (!end) continue;
           const high = Number(end.high);
           const done = Number(p.offset) < 0 ? Number(end.low) : Number(p.offset);
-          this.o.metrics.consumerLag.set({ group: this.o.groupId, topic: t.topic, partition: String(p.partition) }, Math.max(0, high - done));
+          this.o.metrics.consumerLag.set(
+            { group: this.o.groupId, topic: t.topic, partition: String(p.partition) },
+            Math.max(0, high - done),
+          );
         }
       }
     } catch (err) {

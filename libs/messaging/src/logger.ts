@@ -17,9 +17,16 @@ export function createLogger(service: string, level: string = process.env['LOG_L
     mixin() {
       const flow = currentFlow();
       return flow
-        ? { correlationId: flow.correlationId, causationId: flow.causationId ?? undefined, requestId: flow.requestId ?? undefined }
+        ? {
+            correlationId: flow.correlationId,
+            causationId: flow.causationId ?? undefined,
+            requestId: flow.requestId ?? undefined,
+          }
         : {};
     },
-    redact: { paths: ['secret', '*.secret', 'authorization', '*.authorization', 'headers.authorization'], censor: '[redacted]' },
+    redact: {
+      paths: ['secret', '*.secret', 'authorization', '*.authorization', 'headers.authorization'],
+      censor: '[redacted]',
+    },
   });
 }

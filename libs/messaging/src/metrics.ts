@@ -22,11 +22,32 @@ export function messagingMetrics(registry: Registry): MessagingMetrics {
   if (hit) return hit;
   const registers = [registry];
   const m: MessagingMetrics = {
-    outboxBacklog: new Gauge({ name: 'admit_outbox_backlog', help: 'Outbox rows not yet published to Kafka', registers }),
-    outboxOldestAgeSeconds: new Gauge({ name: 'admit_outbox_oldest_age_seconds', help: 'Age of the oldest unpublished outbox row', registers }),
-    outboxPublished: new Counter({ name: 'admit_outbox_published_total', help: 'Outbox rows published', labelNames: ['topic'], registers }),
-    outboxPublishErrors: new Counter({ name: 'admit_outbox_publish_errors_total', help: 'Failed relay publish attempts', registers }),
-    outboxAbandoned: new Counter({ name: 'admit_outbox_abandoned_total', help: 'Outbox rows abandoned after a non-retriable broker error', registers }),
+    outboxBacklog: new Gauge({
+      name: 'admit_outbox_backlog',
+      help: 'Outbox rows not yet published to Kafka',
+      registers,
+    }),
+    outboxOldestAgeSeconds: new Gauge({
+      name: 'admit_outbox_oldest_age_seconds',
+      help: 'Age of the oldest unpublished outbox row',
+      registers,
+    }),
+    outboxPublished: new Counter({
+      name: 'admit_outbox_published_total',
+      help: 'Outbox rows published',
+      labelNames: ['topic'],
+      registers,
+    }),
+    outboxPublishErrors: new Counter({
+      name: 'admit_outbox_publish_errors_total',
+      help: 'Failed relay publish attempts',
+      registers,
+    }),
+    outboxAbandoned: new Counter({
+      name: 'admit_outbox_abandoned_total',
+      help: 'Outbox rows abandoned after a non-retriable broker error',
+      registers,
+    }),
     outboxCommitToPublishSeconds: new Histogram({
       name: 'admit_outbox_commit_to_publish_seconds',
       help: 'Time from outbox insert to acknowledged publish',
@@ -46,8 +67,18 @@ export function messagingMetrics(registry: Registry): MessagingMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
-    deadLettered: new Counter({ name: 'admit_dlq_events_total', help: 'Events sent to a dead-letter topic', labelNames: ['topic', 'type'], registers }),
-    consumerLag: new Gauge({ name: 'admit_consumer_lag', help: 'Consumer group lag in records', labelNames: ['group', 'topic', 'partition'], registers }),
+    deadLettered: new Counter({
+      name: 'admit_dlq_events_total',
+      help: 'Events sent to a dead-letter topic',
+      labelNames: ['topic', 'type'],
+      registers,
+    }),
+    consumerLag: new Gauge({
+      name: 'admit_consumer_lag',
+      help: 'Consumer group lag in records',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+    }),
     commitToConsumeSeconds: new Histogram({
       name: 'admit_event_commit_to_consume_seconds',
       help: 'Time from the producing transaction (event occurredAt) to the consumer inbox commit',

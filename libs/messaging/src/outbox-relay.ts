@@ -160,9 +160,10 @@ export class OutboxRelay {
       const failed = await this.send(producer, rows, qr);
       const ok = rows.filter((r) => !failed.has(r.id));
       if (ok.length > 0) {
-        await qr.query('UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])', [
-          ok.map((r) => r.id),
-        ]);
+        await qr.query(
+          'UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])',
+          [ok.map((r) => r.id)],
+        );
       }
       await qr.commitTransaction();
       const now = Date.now();
@@ -183,7 +184,11 @@ export class OutboxRelay {
    * Sends the rows; returns the ids that were abandoned (non-retriable broker rejection such as
    * a record too large). Retriable failures throw, so the whole batch is retried in order.
    */
-  private async send(producer: Producer, rows: OutboxRow[], qr: { query: (q: string, p: unknown[]) => Promise<unknown> }): Promise<Set<string>> {
+  private async send(
+    producer: Producer,
+    rows: OutboxRow[],
+    qr: { query: (q: string, p: unknown[]) => Promise<unknown> },
+  ): Promise<Set<string>> {
     const byTopic = new Map<string, OutboxRow[]>();
     for (const r of rows) {
       const list = byTopic.get(r.topic) ?? [];
@@ -199,7 +204,7 @@ export class OutboxRelay {
       });
       return new Set();
     } catch (err) {
-      if (isRetriable(err) || rows.length === 1 && isRetriable(err)) throw err;
+      if (isRetriable(err) || (rows.length === 1 && isRetriable(err))) throw err;
       // Non-retriable: find the culprit row(s) one by one, keeping order.
       const abandoned = new Set<string>();
       for (const r of rows) {
@@ -209,11 +214,14 @@ export class OutboxRelay {
           if (isRetriable(one)) throw one;
           abandoned.add(r.id);
           this.o.metrics.outboxAbandoned.inc();
-          this.o.logger.error({ err: one, outboxId: r.id, topic: r.topic }, 'outbox row abandoned: broker rejected it permanently');
-          await qr.query('UPDATE outbox SET abandoned_at = clock_timestamp(), last_error = $2, attempts = attempts + 1 WHERE id = $1', [
-            r.id,
-            String(one instanceof Error ? one.message : one).slice(0, 2000),
-          ]);
+          this.o.logger.error(
+            { err: one, outboxId: r.id, topic: r.topic },
+            'outbox row abandoned: broker rejected it permanently',
+          );
+          await qr.query(
+            'UPDATE outbox SET abandoned_at = clock_timestamp(), last_error = $2, attempts = attempts + 1 WHERE id = $1',
+            [r.id, String(one instanceof Error ? one.message : one).slice(0, 2000)],
+          );
         }
       }
       return abandoned;

@@ -43,10 +43,7 @@ export async function appendToOutbox<T extends EventType>(
   return envelope as Envelope<EventPayload<T>>;
 }
 
-export async function appendManyToOutbox(
-  manager: EntityManager,
-  events: NewEvent<EventType>[],
-): Promise<Envelope[]> {
+export async function appendManyToOutbox(manager: EntityManager, events: NewEvent<EventType>[]): Promise<Envelope[]> {
   if (events.length === 0) return [];
   const flow = currentFlow();
   const envelopes: Envelope[] = [];
@@ -55,7 +52,12 @@ export async function appendManyToOutbox(
   for (const e of events) {
     const def = EVENT_REGISTRY[e.type];
     const version = latestVersion(e.type);
-    const schema = (def.versions as Record<number, { safeParse(v: unknown): { success: boolean; error?: { message: string }; data?: unknown } }>)[version];
+    const schema = (
+      def.versions as Record<
+        number,
+        { safeParse(v: unknown): { success: boolean; error?: { message: string }; data?: unknown } }
+      >
+    )[version];
     const parsed = schema?.safeParse(e.payload);
     if (!parsed?.success) throw new EventContractError(e.type, parsed?.error?.message ?? 'no schema');
     const envelope: Envelope = {

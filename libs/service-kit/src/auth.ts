@@ -1,11 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import {
-  CanActivate,
-  createParamDecorator,
-  Injectable,
-  SetMetadata,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { CanActivate, createParamDecorator, Injectable, SetMetadata, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { DataSource } from 'typeorm';

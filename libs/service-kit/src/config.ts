@@ -12,13 +12,15 @@ export class ConfigError extends Error {
 export function parseConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const result = schema.safeParse(env);
   if (result.success) return result.data;
-  throw new ConfigError(
-    result.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message })),
-  );
+  throw new ConfigError(result.error.issues.map((i) => ({ key: i.path.join('.') || '(root)', message: i.message })));
 }
 
 /** For `main`: parse, or print the bad keys and exit(78, EX_CONFIG). */
-export function loadConfigOrExit<S extends z.ZodType>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+export function loadConfigOrExit<S extends z.ZodType>(
+  service: string,
+  schema: S,
+  env: NodeJS.ProcessEnv = process.env,
+): z.infer<S> {
   try {
     return parseConfig(schema, env);
   } catch (err) {
@@ -32,16 +34,16 @@ export function loadConfigOrExit<S extends z.ZodType>(service: string, schema: S
   }
 }
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const envBool = (fallback: boolean) => bool.default(fallback);
 export const envPort = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 export const envInt = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
-const postgresUrl = z.string().regex(/^postgres(ql)?:\/\/.+\/[A-Za-z0-9_]+(\?.*)?$/, 'must be postgres://user@host:port/database');
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/.+\/[A-Za-z0-9_]+(\?.*)?$/, 'must be postgres://user@host:port/database');
 const redisUrl = z.string().regex(/^rediss?:\/\/.+/, 'must be redis://host:port');
 const brokers = z
   .string()
@@ -62,9 +64,15 @@ export function commonEnv(prefix: string, port: number, database: string) {
     ADMIT_ACQUIRER_KEY: z.string().min(24, 'must be at least 24 characters'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     MIGRATE_ON_BOOT: envBool(true),
-    HTTP_BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/).default('64kb'),
+    HTTP_BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/)
+      .default('64kb'),
     /** Prefix of the consumer group (default none: the group is the service name). Test stacks set it. */
-    KAFKA_GROUP_PREFIX: z.string().regex(/^[A-Za-z0-9._-]{0,64}$/).default(''),
+    KAFKA_GROUP_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,64}$/)
+      .default(''),
     /** Replication factor of topics the service creates (1 on a single broker, 3 in production). */
     KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
   } as const;

@@ -1,10 +1,4 @@
-import {
-  ArgumentsHost,
-  Catch,
-  HttpException,
-  HttpStatus,
-  type ExceptionFilter,
-} from '@nestjs/common';
+import { ArgumentsHost, Catch, HttpException, HttpStatus, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ErrorBody } from '@admit/contracts';
 import type { Logger } from '@admit/messaging';
@@ -117,7 +111,15 @@ export function toAdmitError(exception: unknown): AdmitError {
     const status = exception.getStatus();
     if (status === 404) return new AdmitError(404, 'NOT_FOUND', 'No such route or resource.');
     if (status < 500) return new AdmitError(status, STATUS_CODES[status] ?? 'BAD_REQUEST', exception.message);
-    return new AdmitError(status, status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR', 'The service could not complete the request.');
+    return new AdmitError(
+      status,
+      status === 503 ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR',
+      'The service could not complete the request.',
+    );
   }
-  return new AdmitError(HttpStatus.INTERNAL_SERVER_ERROR, 'INTERNAL_ERROR', 'The service could not complete the request.');
+  return new AdmitError(
+    HttpStatus.INTERNAL_SERVER_ERROR,
+    'INTERNAL_ERROR',
+    'The service could not complete the request.',
+  );
 }

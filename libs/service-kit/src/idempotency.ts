@@ -1,11 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  Injectable,
-  SetMetadata,
-  type CallHandler,
-  type ExecutionContext,
-  type NestInterceptor,
-} from '@nestjs/common';
+import { Injectable, SetMetadata, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
@@ -32,7 +26,9 @@ export function idempotencyRedisKey(service: string, tenant: string, key: string
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 function canonicalJson(value: unknown): string {
@@ -80,9 +76,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const raw = req.headers['idempotency-key'];
     if (raw === undefined) return next.handle();
-    const key = Array.isArray(raw) ? raw[0] ?? '' : raw;
+    const key = Array.isArray(raw) ? (raw[0] ?? '') : raw;
     if (key.length < 1 || key.length > 255) {
-      throw AdmitError.validation([{ field: 'Idempotency-Key', code: 'INVALID_FORMAT', message: 'Must be 1 to 255 characters.' }]);
+      throw AdmitError.validation([
+        { field: 'Idempotency-Key', code: 'INVALID_FORMAT', message: 'Must be 1 to 255 characters.' },
+      ]);
     }
     const res = context.switchToHttp().getResponse<Response>();
     const tenant = req.principal?.merchantId ?? req.principal?.keyId ?? 'anonymous';
@@ -92,7 +90,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
       const meta = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler());
       return res.statusCode !== 200 ? res.statusCode : (meta ?? (req.method === 'POST' ? 201 : 200));
     };
-    return from(this.run(redisKey, hash, key, req, res, () => lastValueFrom(next.handle(), { defaultValue: undefined }), statusFor));
+    return from(
+      this.run(
+        redisKey,
+        hash,
+        key,
+        req,
+        res,
+        () => lastValueFrom(next.handle(), { defaultValue: undefined }),
+        statusFor,
+      ),
+    );
   }
 
   private async run(
@@ -115,9 +123,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
         throw new AdmitError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.');
       }
       if (stored.state === 'in_progress') {
-        throw new AdmitError(409, 'REQUEST_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed.', undefined, {
-          'Retry-After': '1',
-        });
+        throw new AdmitError(
+          409,
+          'REQUEST_IN_PROGRESS',
+          'A request with this Idempotency-Key is still being processed.',
+          undefined,
+          {
+            'Retry-After': '1',
+          },
+        );
       }
       res.status(stored.status);
       res.setHeader('Idempotent-Replayed', 'true');
@@ -142,4 +156,3 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 }
-

@@ -34,7 +34,12 @@ export function buildOpenApi(info: { title: string; version: string; description
       }
     }
     if (op.idempotent) {
-      params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 1, maxLength: 255 } });
+      params.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
+      });
     }
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(op.responses)) {
@@ -47,9 +52,13 @@ export function buildOpenApi(info: { title: string; version: string; description
     (paths[op.path] ??= {})[op.method] = {
       summary: op.summary,
       tags: op.tags ?? [],
-      ...(op.scopes ? { security: [{ bearer: [] }], description: `Scopes: ${op.scopes.join(', ')}` } : { security: [] }),
+      ...(op.scopes
+        ? { security: [{ bearer: [] }], description: `Scopes: ${op.scopes.join(', ')}` }
+        : { security: [] }),
       parameters: params,
-      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } } : {}),
+      ...(op.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } }
+        : {}),
       responses,
     };
   }
@@ -62,7 +71,13 @@ export function buildOpenApi(info: { title: string; version: string; description
 }
 
 export const PLATFORM_OPERATIONS: Operation[] = [
-  { method: 'get', path: '/health/live', summary: 'Liveness: the process is up', responses: { 200: { description: 'up' } }, tags: ['platform'] },
+  {
+    method: 'get',
+    path: '/health/live',
+    summary: 'Liveness: the process is up',
+    responses: { 200: { description: 'up' } },
+    tags: ['platform'],
+  },
   {
     method: 'get',
     path: '/health/ready',
@@ -70,6 +85,18 @@ export const PLATFORM_OPERATIONS: Operation[] = [
     responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is down' } },
     tags: ['platform'],
   },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', responses: { 200: { description: 'text exposition format' } }, tags: ['platform'] },
-  { method: 'get', path: '/openapi.json', summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } }, tags: ['platform'] },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus metrics',
+    responses: { 200: { description: 'text exposition format' } },
+    tags: ['platform'],
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.1' } },
+    tags: ['platform'],
+  },
 ];

@@ -73,7 +73,12 @@ export async function createPlatform(o: PlatformOptions): Promise<Platform> {
   registry.setDefaultLabels({ service: settings.service });
   collectDefaultMetrics({ register: registry });
   if (settings.migrateOnBoot) await createDatabaseIfMissing(settings.databaseUrl);
-  const dataSource = buildDataSource({ url: settings.databaseUrl, entities: o.entities, migrations: o.migrations, poolSize: o.poolSize ?? 20 });
+  const dataSource = buildDataSource({
+    url: settings.databaseUrl,
+    entities: o.entities,
+    migrations: o.migrations,
+    poolSize: o.poolSize ?? 20,
+  });
   await dataSource.initialize();
   if (settings.migrateOnBoot) await runMigrationsLocked(dataSource, logger);
   const redis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
@@ -132,7 +137,10 @@ class PlatformController {
   async ready(@Res({ passthrough: true }) res: Response) {
     const check = async (fn: () => Promise<unknown>) => {
       try {
-        await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+        await Promise.race([
+          fn(),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+        ]);
         return 'ok';
       } catch (err) {
         return `down: ${err instanceof Error ? err.message : String(err)}`;
@@ -217,7 +225,11 @@ export type RunningService = { app: INestApplication; url: string; close: () => 
 export async function startService(def: ServiceDefinition): Promise<RunningService> {
   const { platform } = def;
   const { settings, logger, registry } = platform;
-  const app = await NestFactory.create(def.module, { bodyParser: false, logger: new PinoNestLogger(logger), abortOnError: false });
+  const app = await NestFactory.create(def.module, {
+    bodyParser: false,
+    logger: new PinoNestLogger(logger),
+    abortOnError: false,
+  });
   const httpSeconds = new Histogram({
     name: 'admit_http_request_duration_seconds',
     help: 'HTTP request latency by route and status',
@@ -239,12 +251,18 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
     res.on('finish', () => {
       const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      httpSeconds.observe({ method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) }, seconds);
-      if (res.statusCode >= 500) logger.error({ requestId, method: req.method, path: req.path, status: res.statusCode }, 'request failed');
+      httpSeconds.observe(
+        { method: req.method, route: `${req.baseUrl}${route}`, status: String(res.statusCode) },
+        seconds,
+      );
+      if (res.statusCode >= 500)
+        logger.error({ requestId, method: req.method, path: req.path, status: res.statusCode }, 'request failed');
     });
     runInFlow({ correlationId, causationId: requestId, requestId }, () => next());
   });
-  server.use(express.json({ limit: settings.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }));
+  server.use(
+    express.json({ limit: settings.bodyLimit, strict: false, type: ['application/json', 'application/*+json'] }),
+  );
   def.configure?.(server);
   server.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     const mapped = mapTransportError(err);
@@ -252,24 +270,44 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
       next(err);
       return;
     }
-    res.status(mapped.status).json(errorBody((req as AuthedRequest).requestId ?? 'unknown', mapped.code, mapped.message));
+    res
+      .status(mapped.status)
+      .json(errorBody((req as AuthedRequest).requestId ?? 'unknown', mapped.code, mapped.message));
   });
   // Reject bodies on POST/PATCH that are not JSON objects early: unknown media types → 415.
   server.use((req: Request, res: Response, next: NextFunction) => {
-    if (['POST', 'PATCH', 'PUT'].includes(req.method) && req.headers['content-length'] !== '0' && req.headers['content-type']) {
+    if (
+      ['POST', 'PATCH', 'PUT'].includes(req.method) &&
+      req.headers['content-length'] !== '0' &&
+      req.headers['content-type']
+    ) {
       const type = req.headers['content-type'];
       if (!/^application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)\b/i.test(type)) {
-        res.status(415).json(errorBody((req as AuthedRequest).requestId ?? 'unknown', 'UNSUPPORTED_MEDIA_TYPE', 'Send JSON (Content-Type: application/json).'));
+        res
+          .status(415)
+          .json(
+            errorBody(
+              (req as AuthedRequest).requestId ?? 'unknown',
+              'UNSUPPORTED_MEDIA_TYPE',
+              'Send JSON (Content-Type: application/json).',
+            ),
+          );
         return;
       }
     }
     next();
   });
-  const document = buildOpenApi({ title: def.title, version: '1.0.0', description: def.description }, [...PLATFORM_OPERATIONS, ...def.operations]);
+  const document = buildOpenApi({ title: def.title, version: '1.0.0', description: def.description }, [
+    ...PLATFORM_OPERATIONS,
+    ...def.operations,
+  ]);
   server.get('/openapi.json', (_req: Request, res: Response) => {
     res.json(document);
   });
-  SwaggerModule.setup('docs', app, document as never, { jsonDocumentUrl: 'docs/openapi.json', customSiteTitle: def.title });
+  SwaggerModule.setup('docs', app, document as never, {
+    jsonDocumentUrl: 'docs/openapi.json',
+    customSiteTitle: def.title,
+  });
   app.enableShutdownHooks();
   await app.init();
 
@@ -322,7 +360,9 @@ export function runUntilSignal(start: () => Promise<RunningService>, logger?: Lo
       process.on('SIGINT', () => stop('SIGINT'));
     })
     .catch((err: unknown) => {
-      process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'failed to start', err: err instanceof Error ? err.stack : String(err) })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ level: 'fatal', msg: 'failed to start', err: err instanceof Error ? err.stack : String(err) })}\n`,
+      );
       process.exit(1);
     });
 }

@@ -31,10 +31,14 @@ export default async function globalSetup(): Promise<void> {
   const checks = await Promise.all([
     reachable('127.0.0.1', 5432).then((ok) => ['PostgreSQL 127.0.0.1:5432', ok] as const),
     reachable(redis.hostname, Number(redis.port || 6379)).then((ok) => [`Redis ${redis.host}`, ok] as const),
-    reachable(kHost ?? '127.0.0.1', Number(kPort ?? 9092)).then((ok) => [`Kafka ${process.env['KAFKA_BROKERS']}`, ok] as const),
+    reachable(kHost ?? '127.0.0.1', Number(kPort ?? 9092)).then(
+      (ok) => [`Kafka ${process.env['KAFKA_BROKERS']}`, ok] as const,
+    ),
   ]);
   const missing = checks.filter(([, ok]) => !ok).map(([name]) => name);
   if (missing.length > 0) {
-    throw new Error(`Not reachable: ${missing.join(', ')}. Run the README's test command (it starts Kafka), or start them.`);
+    throw new Error(
+      `Not reachable: ${missing.join(', ')}. Run the README's test command (it starts Kafka), or start them.`,
+    );
   }
 }

@@ -26,11 +26,17 @@ export async function call<T = any>(
 }
 
 /** Polls `fn` until `until(value)` holds; returns the value or throws with the last one. */
-export async function eventually<T>(fn: () => Promise<T>, until: (v: T) => boolean, timeoutMs = 30000, everyMs = 200): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  until: (v: T) => boolean,
+  timeoutMs = 30000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: T = await fn();
   while (!until(last)) {
-    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
+    if (Date.now() > end)
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
     await sleep(everyMs);
     last = await fn();
   }

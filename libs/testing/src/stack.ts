@@ -91,7 +91,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       entry: 'dist/tools/wallet-sandbox/src/main.js',
       port: port(10),
       database: db('wallet'),
-      env: { SANDBOX_PORT: String(port(10)), SANDBOX_DATABASE_URL: pg(db('wallet')), SANDBOX_PARTNER_ID: PARTNER, SANDBOX_MD5_KEY: MD5_KEY, SANDBOX_SIGN_TYPE: 'MD5' },
+      env: {
+        SANDBOX_PORT: String(port(10)),
+        SANDBOX_DATABASE_URL: pg(db('wallet')),
+        SANDBOX_PARTNER_ID: PARTNER,
+        SANDBOX_MD5_KEY: MD5_KEY,
+        SANDBOX_SIGN_TYPE: 'MD5',
+      },
     },
     {
       name: 'payment',
@@ -113,10 +119,27 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       entry: 'dist/services/ticketing/src/main.js',
       port: port(2),
       database: db('ticketing'),
-      env: { TICKETING_PORT: String(port(2)), TICKETING_DATABASE_URL: pg(db('ticketing')), TICKET_SIGNING_KEY: newTicketSigningKey(), PUBLIC_BASE_URL: `http://127.0.0.1:${port(2)}` },
+      env: {
+        TICKETING_PORT: String(port(2)),
+        TICKETING_DATABASE_URL: pg(db('ticketing')),
+        TICKET_SIGNING_KEY: newTicketSigningKey(),
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port(2)}`,
+      },
     },
-    { name: 'promotions', entry: 'dist/services/promotions/src/main.js', port: port(3), database: db('promotions'), env: { PROMOTIONS_PORT: String(port(3)), PROMOTIONS_DATABASE_URL: pg(db('promotions')) } },
-    { name: 'reporting', entry: 'dist/services/reporting/src/main.js', port: port(4), database: db('reporting'), env: { REPORTING_PORT: String(port(4)), REPORTING_DATABASE_URL: pg(db('reporting')) } },
+    {
+      name: 'promotions',
+      entry: 'dist/services/promotions/src/main.js',
+      port: port(3),
+      database: db('promotions'),
+      env: { PROMOTIONS_PORT: String(port(3)), PROMOTIONS_DATABASE_URL: pg(db('promotions')) },
+    },
+    {
+      name: 'reporting',
+      entry: 'dist/services/reporting/src/main.js',
+      port: port(4),
+      database: db('reporting'),
+      env: { REPORTING_PORT: String(port(4)), REPORTING_DATABASE_URL: pg(db('reporting')) },
+    },
   ];
   await Promise.all(specs.map((s) => dropDatabase(s.database)));
   const children = new Map<ServiceName, ChildProcess>();

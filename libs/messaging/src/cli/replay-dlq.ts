@@ -22,7 +22,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger('dlq-replay');
-  const kafka = createKafka({ brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(','), clientId: 'admit-dlq-replay' }, logger);
+  const kafka = createKafka(
+    { brokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(','), clientId: 'admit-dlq-replay' },
+    logger,
+  );
   const result = await replayDeadLetters({
     kafka,
     logger,
@@ -35,6 +38,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

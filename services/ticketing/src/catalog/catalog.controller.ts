@@ -1,6 +1,17 @@
 import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { idSchema } from '@admit/contracts';
-import { AdmitError, CurrentPrincipal, decodeCursor, Idempotent, pageQuerySchema, parseOr400, RequireScopes, toPage, ZodPipe, type Principal } from '@admit/service-kit';
+import {
+  AdmitError,
+  CurrentPrincipal,
+  decodeCursor,
+  Idempotent,
+  pageQuerySchema,
+  parseOr400,
+  RequireScopes,
+  toPage,
+  ZodPipe,
+  type Principal,
+} from '@admit/service-kit';
 import { createAttractionSchema, createProductSchema, type CreateAttraction } from './catalog.dto';
 import { CatalogService, toAttraction } from './catalog.service';
 

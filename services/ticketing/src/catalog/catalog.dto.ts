@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { positiveMoneySchema, moneySchema } from '@admit/contracts';
 
-const timezone = z.string().min(1).max(64).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Asia/Shanghai');
+const timezone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Asia/Shanghai');
 
 export const createAttractionSchema = z.strictObject({
   name: z.string().trim().min(1).max(128),
@@ -18,7 +22,11 @@ export const createAttractionSchema = z.strictObject({
 });
 export type CreateAttraction = z.infer<typeof createAttractionSchema>;
 
-export const validitySchema = z.union([z.literal('slot'), z.literal('day'), z.strictObject({ days: z.number().int().min(1).max(366) })]);
+export const validitySchema = z.union([
+  z.literal('slot'),
+  z.literal('day'),
+  z.strictObject({ days: z.number().int().min(1).max(366) }),
+]);
 
 export const createProductSchema = z
   .strictObject({
@@ -35,7 +43,14 @@ export const createProductSchema = z
   });
 export type CreateProduct = z.infer<typeof createProductSchema>;
 
-export const attractionSchema = z.object({ id: z.string(), name: z.string(), city: z.string(), timezone: z.string(), address: z.string().optional(), createdAt: z.string() });
+export const attractionSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  city: z.string(),
+  timezone: z.string(),
+  address: z.string().optional(),
+  createdAt: z.string(),
+});
 export const productSchema = z.object({
   id: z.string(),
   attractionId: z.string(),

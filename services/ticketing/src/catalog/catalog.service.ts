@@ -6,7 +6,15 @@ import { AdmitError, type Principal } from '@admit/service-kit';
 import type { Validity } from '../tickets/validity';
 import type { CreateAttraction, CreateProduct } from './catalog.dto';
 
-export type AttractionRow = { id: string; merchant_id: string; name: string; city: string; timezone: string; address: string | null; created_at: Date };
+export type AttractionRow = {
+  id: string;
+  merchant_id: string;
+  name: string;
+  city: string;
+  timezone: string;
+  address: string | null;
+  created_at: Date;
+};
 export type ProductRow = {
   id: string;
   attraction_id: string;
@@ -60,7 +68,14 @@ export class CatalogService {
         type: 'attraction.created',
         aggregateId: id,
         merchantId,
-        payload: { attractionId: id, merchantId, name: a.name, city: a.city, timezone: a.timezone, createdAt: a.createdAt },
+        payload: {
+          attractionId: id,
+          merchantId,
+          name: a.name,
+          city: a.city,
+          timezone: a.timezone,
+          createdAt: a.createdAt,
+        },
       });
       return a;
     });
@@ -69,7 +84,8 @@ export class CatalogService {
   async attraction(principal: Principal, id: string): Promise<AttractionRow> {
     const rows = (await this.ds.query('SELECT * FROM attractions WHERE id = $1', [id])) as AttractionRow[];
     const row = rows[0];
-    if (!row || (principal.scope !== 'acquirer' && row.merchant_id !== principal.merchantId)) throw AdmitError.notFound('attraction');
+    if (!row || (principal.scope !== 'acquirer' && row.merchant_id !== principal.merchantId))
+      throw AdmitError.notFound('attraction');
     return row;
   }
 
@@ -87,14 +103,27 @@ export class CatalogService {
     const [row] = (await this.ds.query(
       `INSERT INTO products (id, attraction_id, merchant_id, name, kind, price_value, currency, max_entries, validity, requires_slot)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) RETURNING *`,
-      [id, attraction.id, attraction.merchant_id, input.name, input.kind, input.price.value, input.price.currency, input.entry.maxEntries, JSON.stringify(input.entry.validity), input.requiresSlot],
+      [
+        id,
+        attraction.id,
+        attraction.merchant_id,
+        input.name,
+        input.kind,
+        input.price.value,
+        input.price.currency,
+        input.entry.maxEntries,
+        JSON.stringify(input.entry.validity),
+        input.requiresSlot,
+      ],
     )) as ProductRow[];
     return toProduct(row as ProductRow);
   }
 
   async listProducts(principal: Principal, attractionId: string) {
     await this.attraction(principal, attractionId);
-    const rows = (await this.ds.query('SELECT * FROM products WHERE attraction_id = $1 ORDER BY id', [attractionId])) as ProductRow[];
+    const rows = (await this.ds.query('SELECT * FROM products WHERE attraction_id = $1 ORDER BY id', [
+      attractionId,
+    ])) as ProductRow[];
     return { data: rows.map(toProduct), nextCursor: null };
   }
 }

@@ -4,7 +4,13 @@ import { idSchema, moneySchema } from '@admit/contracts';
 export const createOrderSchema = z.strictObject({
   channel: z.enum(['counter', 'online']),
   items: z
-    .array(z.strictObject({ productId: idSchema('product'), slotId: idSchema('slot').optional(), quantity: z.number().int().min(1).max(100) }))
+    .array(
+      z.strictObject({
+        productId: idSchema('product'),
+        slotId: idSchema('slot').optional(),
+        quantity: z.number().int().min(1).max(100),
+      }),
+    )
     .min(1)
     .max(20),
   couponCode: z.string().trim().min(1).max(64).optional(),
@@ -12,7 +18,10 @@ export const createOrderSchema = z.strictObject({
     .strictObject({
       reference: z.string().trim().min(1).max(128).optional(),
       email: z.email().max(254).optional(),
-      phone: z.string().regex(/^\+?[0-9 ()-]{5,24}$/).optional(),
+      phone: z
+        .string()
+        .regex(/^\+?[0-9 ()-]{5,24}$/)
+        .optional(),
     })
     .optional(),
 });
@@ -34,7 +43,9 @@ export const orderSchema = z.object({
   status: z.enum(['pricing', 'awaiting_payment', 'paid', 'fulfilled', 'expired', 'cancelled', 'refunded']),
   channel: z.enum(['counter', 'online']),
   attractionId: z.string(),
-  items: z.array(z.object({ productId: z.string(), slotId: z.string().optional(), quantity: z.number(), unitPrice: moneySchema })),
+  items: z.array(
+    z.object({ productId: z.string(), slotId: z.string().optional(), quantity: z.number(), unitPrice: moneySchema }),
+  ),
   total: moneySchema,
   discount: moneySchema,
   amountDue: moneySchema,

@@ -22,7 +22,17 @@ export type ScanResult = {
   previousScan?: { at: string; gateId: string };
 };
 
-type TicketState = { id: string; order_id: string; merchant_id: string; attraction_id: string; status: string; entries_left: number; inside: boolean; valid_from: Date; valid_to: Date };
+type TicketState = {
+  id: string;
+  order_id: string;
+  merchant_id: string;
+  attraction_id: string;
+  status: string;
+  entries_left: number;
+  inside: boolean;
+  valid_from: Date;
+  valid_to: Date;
+};
 
 @Injectable()
 export class ScansService {
@@ -58,7 +68,10 @@ export class ScansService {
   }
 
   private async byNonce(keyId: string, nonce: string): Promise<ScanResult | null> {
-    const rows = (await this.ds.query('SELECT response FROM scans WHERE gate_key_id = $1 AND nonce = $2', [keyId, nonce])) as { response: ScanResult }[];
+    const rows = (await this.ds.query('SELECT response FROM scans WHERE gate_key_id = $1 AND nonce = $2', [
+      keyId,
+      nonce,
+    ])) as { response: ScanResult }[];
     return rows[0]?.response ?? null;
   }
 
@@ -76,14 +89,30 @@ export class ScansService {
     } else if (check.claims.att !== gate.attractionId) {
       response = { result: 'rejected', reason: 'WRONG_ATTRACTION' };
     } else {
-      ticket = ((await m.query('SELECT * FROM tickets WHERE id = $1 FOR UPDATE', [check.claims.tid])) as TicketState[])[0];
-      response = ticket ? await this.decide(m, ticket, input.direction, scannedAt) : { result: 'rejected', reason: 'UNKNOWN_CODE' };
+      ticket = (
+        (await m.query('SELECT * FROM tickets WHERE id = $1 FOR UPDATE', [check.claims.tid])) as TicketState[]
+      )[0];
+      response = ticket
+        ? await this.decide(m, ticket, input.direction, scannedAt)
+        : { result: 'rejected', reason: 'UNKNOWN_CODE' };
     }
     const scanId = newId('scan');
     await m.query(
       `INSERT INTO scans (id, ticket_id, attraction_id, gate_key_id, gate_id, direction, result, reason, nonce, response, scanned_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)`,
-      [scanId, ticket?.id ?? null, gate.attractionId, gate.keyId, input.gateId, input.direction, response.result, response.reason ?? null, input.nonce ?? null, JSON.stringify(response), scannedAt],
+      [
+        scanId,
+        ticket?.id ?? null,
+        gate.attractionId,
+        gate.keyId,
+        input.gateId,
+        input.direction,
+        response.result,
+        response.reason ?? null,
+        input.nonce ?? null,
+        JSON.stringify(response),
+        scannedAt,
+      ],
     );
     await appendToOutbox(m, {
       type: 'scan.recorded',
@@ -113,8 +142,10 @@ export class ScansService {
       await m.query('UPDATE tickets SET inside = false WHERE id = $1', [t.id]);
       return { result: 'admitted', ticket: view(t.status, t.entries_left) };
     }
-    if (at < new Date(t.valid_from)) return { result: 'rejected', reason: 'NOT_YET_VALID', ticket: view(t.status, t.entries_left) };
-    if (at >= new Date(t.valid_to)) return { result: 'rejected', reason: 'EXPIRED', ticket: view(t.status, t.entries_left) };
+    if (at < new Date(t.valid_from))
+      return { result: 'rejected', reason: 'NOT_YET_VALID', ticket: view(t.status, t.entries_left) };
+    if (at >= new Date(t.valid_to))
+      return { result: 'rejected', reason: 'EXPIRED', ticket: view(t.status, t.entries_left) };
     if (t.entries_left <= 0 || t.status === 'used') {
       const prev = (await m.query(
         `SELECT scanned_at, gate_id FROM scans WHERE ticket_id = $1 AND result = 'admitted' AND direction = 'in' ORDER BY scanned_at DESC LIMIT 1`,
@@ -124,12 +155,18 @@ export class ScansService {
         result: 'rejected',
         reason: 'ALREADY_USED',
         ticket: view(t.status, t.entries_left),
-        ...(prev[0] ? { previousScan: { at: new Date(prev[0].scanned_at).toISOString(), gateId: prev[0].gate_id } } : {}),
+        ...(prev[0]
+          ? { previousScan: { at: new Date(prev[0].scanned_at).toISOString(), gateId: prev[0].gate_id } }
+          : {}),
       };
     }
     const left = t.entries_left - 1;
     const status = left === 0 ? 'used' : 'valid';
-    await m.query('UPDATE tickets SET entries_left = $2, status = $3, inside = true WHERE id = $1', [t.id, left, status]);
+    await m.query('UPDATE tickets SET entries_left = $2, status = $3, inside = true WHERE id = $1', [
+      t.id,
+      left,
+      status,
+    ]);
     return { result: 'admitted', ticket: view(status, left) };
   }
 }

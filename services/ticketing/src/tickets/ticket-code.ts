@@ -29,7 +29,11 @@ export class TicketSigner {
     /** Retired keys that still verify codes issued before a rotation. */
     retiredPublicKeys: Record<string, string> = {},
   ) {
-    this.privateKey = createPrivateKey({ key: Buffer.from(privateKeyDerBase64, 'base64'), format: 'der', type: 'pkcs8' });
+    this.privateKey = createPrivateKey({
+      key: Buffer.from(privateKeyDerBase64, 'base64'),
+      format: 'der',
+      type: 'pkcs8',
+    });
     if (this.privateKey.asymmetricKeyType !== 'ed25519') throw new Error('TICKET_SIGNING_KEY must be an Ed25519 key');
     this.publicKeys = new Map([[keyId, createPublicKey(this.privateKey)]]);
     for (const [kid, der] of Object.entries(retiredPublicKeys)) {

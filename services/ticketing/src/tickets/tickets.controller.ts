@@ -39,7 +39,10 @@ export class TicketsController {
     const t = rows[0];
     if (!t) throw AdmitError.notFound('ticket');
     const svg = await QRCode.toString(t.code, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
-    const fmt = (d: Date) => new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: t.timezone }).format(new Date(d));
+    const fmt = (d: Date) =>
+      new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: t.timezone }).format(
+        new Date(d),
+      );
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escape(t.attraction_name)} – e-ticket</title>
 <style>body{font-family:system-ui,sans-serif;margin:0;padding:16px;background:#f4f5f7;color:#111}

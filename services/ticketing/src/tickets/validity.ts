@@ -38,7 +38,12 @@ export function addDays(date: string, days: number): string {
 export type Validity = 'slot' | 'day' | { days: number };
 
 /** Validity window of a ticket bought at `at`: today (local), or N local days from today. */
-export function validityWindow(at: Date, timeZone: string, validity: Validity, slot?: { startsAt: Date; endsAt: Date }): { from: Date; to: Date } {
+export function validityWindow(
+  at: Date,
+  timeZone: string,
+  validity: Validity,
+  slot?: { startsAt: Date; endsAt: Date },
+): { from: Date; to: Date } {
   if (validity === 'slot') {
     if (!slot) throw new Error('slot validity needs a slot');
     return { from: slot.startsAt, to: slot.endsAt };

@@ -99,7 +99,8 @@ export class Initial1764144000000 implements MigrationInterface {
   }
 
   async down(qr: QueryRunner): Promise<void> {
-    for (const t of ['scans', 'tickets', 'order_items', 'orders', 'products', 'attractions']) await qr.query(`DROP TABLE ${t}`);
+    for (const t of ['scans', 'tickets', 'order_items', 'orders', 'products', 'attractions'])
+      await qr.query(`DROP TABLE ${t}`);
     for (const sql of API_KEYS_DDL_DOWN) await qr.query(sql);
     await dropMessagingTables(qr);
   }
