@@ -13,12 +13,6 @@ const schema = z
     WALLET_NOTIFY_URL: z.url({ protocol: /^https?$/ }).optional(),
     WALLET_TIMEOUT_MS: envInt(15000, 100, 120000),
     PAYMENT_SYNC_WAIT_MS: envInt(8000, 0, 60000),
-    /** How long the resolver keeps querying an unresolved payment before it cancels it. */
-    PAYMENT_RESOLVE_WINDOW_MS: envInt(60000, 1000, 24 * 3600_000),
-    /** How often the resolver looks for due work when nothing woke it. */
-    PAYMENT_RESOLVER_POLL_MS: envInt(500, 50, 60000),
-    /** Payments (and refunds) one resolver works on at the same time. */
-    PAYMENT_RESOLVER_CONCURRENCY: envInt(16, 1, 256),
   })
   .superRefine((env, ctx) => {
     if (env.WALLET_SIGN_TYPE === 'MD5' && !env.WALLET_MD5_KEY) {
@@ -41,12 +35,6 @@ export type PaymentSettings = CommonSettings & {
     timeoutMs: number;
   };
   syncWaitMs: number;
-  resolver: {
-    /** Query window of an unresolved payment, from its creation; then cancel. */
-    windowMs: number;
-    pollMs: number;
-    concurrency: number;
-  };
 };
 
 export function loadPaymentSettings(env: NodeJS.ProcessEnv = process.env): PaymentSettings {
@@ -64,10 +52,5 @@ export function loadPaymentSettings(env: NodeJS.ProcessEnv = process.env): Payme
       timeoutMs: e.WALLET_TIMEOUT_MS,
     },
     syncWaitMs: e.PAYMENT_SYNC_WAIT_MS,
-    resolver: {
-      windowMs: e.PAYMENT_RESOLVE_WINDOW_MS,
-      pollMs: e.PAYMENT_RESOLVER_POLL_MS,
-      concurrency: e.PAYMENT_RESOLVER_CONCURRENCY,
-    },
   };
 }
