@@ -45,7 +45,8 @@ cleanup() {
   if [[ "$STARTED_KAFKA" == 1 ]]; then bash infra/kafka/stop.sh >/dev/null 2>&1 || true; fi
   log "stopped"
 }
-trap cleanup INT TERM EXIT
+trap "cleanup; exit 0" INT TERM
+trap cleanup EXIT
 
 KAFKA_OUT="$(bash infra/kafka/start.sh 2>&1)" || { echo "$KAFKA_OUT" >&2; exit 1; }
 grep -q 'already running' <<<"$KAFKA_OUT" || STARTED_KAFKA=1
