@@ -9,6 +9,8 @@ export type Operation = {
   scopes?: ApiScope[];
   idempotent?: boolean;
   body?: z.ZodType;
+  /** Media type of the request body (default application/json). */
+  bodyContentType?: string;
   query?: z.ZodType;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   tags?: string[];
@@ -57,7 +59,12 @@ export function buildOpenApi(info: { title: string; version: string; description
         : { security: [] }),
       parameters: params,
       ...(op.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(op.body) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: { [op.bodyContentType ?? 'application/json']: { schema: jsonSchema(op.body) } },
+            },
+          }
         : {}),
       responses,
     };

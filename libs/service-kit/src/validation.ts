@@ -39,7 +39,8 @@ export function zodDetails(error: z.ZodError, root = ''): ErrorDetail[] {
 
 /** Parses `value` or throws 400 VALIDATION_FAILED with one detail per bad field. */
 export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, root = ''): z.infer<S> {
-  const result = schema.safeParse(value);
+  // reportInput: issues carry the offending input, which tells "missing" from "wrong type".
+  const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) throw AdmitError.validation(zodDetails(result.error, root));
   return result.data;
 }
