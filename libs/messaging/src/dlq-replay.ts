@@ -20,8 +20,8 @@ export type ReplayResult = { replayed: number; skipped: number };
 
 /**
  * Republishes dead-lettered records to the topic they came from, with their original key, value
- * and headers (the dlq-* ones removed). The replay group `dlq-replay.<dlq topic>` commits what it
- * has replayed, so running the command twice does not replay a record twice. Consumers that
+ * and headers (the dlq-* ones removed). The replay group `dlq-replay.<dlq topic>[.<consumer group>]`
+ * commits what it has read, so running the same command twice does not replay a record twice. Consumers that
  * already processed an event skip it (inbox); the group that dead-lettered it processes it now.
  * Fix the cause first (deploy the fix), then replay.
  */
@@ -29,7 +29,9 @@ export async function replayDeadLetters(o: ReplayOptions): Promise<ReplayResult>
   if (!o.dlqTopic.endsWith(DLQ_SUFFIX)) throw new Error(`${o.dlqTopic} is not a dead-letter topic`);
   const admin = o.kafka.admin();
   await admin.connect();
-  const groupId = `dlq-replay.${o.dlqTopic}`;
+  // One replay group per filter: a replay for one consumer group must not move the offsets of
+  // another group's dead letters (they are skipped here, and replayed by their own run).
+  const groupId = `dlq-replay.${o.dlqTopic}${o.consumerGroup ? `.${o.consumerGroup}` : ''}`;
   const ends = await admin.fetchTopicOffsets(o.dlqTopic);
   const committed = await admin.fetchOffsets({ groupId, topics: [o.dlqTopic] });
   await admin.disconnect();
