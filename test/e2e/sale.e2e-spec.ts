@@ -92,8 +92,9 @@ describe('counter sale end to end', () => {
     const payment = await call('POST', `${urls.payment}/v1/payments`, {
       key: merchantKey,
       body: { orderId: order.body.id, amount: { value: 12000, currency: 'CNY' }, paymentCode: paymentCode('0123') },
-      headers: { 'idempotency-key': 'pay-1' },
+      headers: { 'idempotency-key': 'pay-1', 'x-correlation-id': 'sale-corr-0001' },
     });
+    expect(payment.headers.get('x-correlation-id')).toBe('sale-corr-0001');
     expect(payment.status).toBe(201);
     expect(payment.body).toMatchObject({
       status: 'succeeded',
@@ -117,6 +118,26 @@ describe('counter sale end to end', () => {
     expect(fulfilled.body.tickets).toHaveLength(1);
     const ticket = fulfilled.body.tickets[0];
     expect(ticket).toMatchObject({ status: 'valid', entriesLeft: 1 });
+    // The correlation id of the POS request follows the flow through Kafka into ticketing's
+    // events; the causation id of tickets.issued is the payment.succeeded event.
+    const [paid] = await stack.query<{ value: string }>(
+      'payment',
+      `SELECT value FROM outbox WHERE value LIKE '%"type":"payment.succeeded"%' AND message_key = $1`,
+      [payment.body.id],
+    );
+    const paidEnvelope = JSON.parse(paid!.value);
+    expect(paidEnvelope.correlationId).toBe('sale-corr-0001');
+    const [issued] = await stack.query<{ value: string }>(
+      'ticketing',
+      `SELECT value FROM outbox WHERE value LIKE '%"type":"tickets.issued"%' AND message_key = $1`,
+      [order.body.id],
+    );
+    const issuedEnvelope = JSON.parse(issued!.value);
+    expect(issuedEnvelope).toMatchObject({
+      correlationId: 'sale-corr-0001',
+      causationId: paidEnvelope.eventId,
+      merchantId: onboard.body.id,
+    });
     const page = await fetch(ticket.url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<svg');

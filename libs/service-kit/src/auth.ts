@@ -59,7 +59,14 @@ export class ApiKeyStore {
     if (secret.length < 16 || secret.length > 200) return null;
     const hash = hashSecret(secret);
     if (timingSafeEqual(Buffer.from(hash, 'hex'), this.acquirerHash)) {
-      return { keyId: ACQUIRER_ENV_KEY_ID, scope: 'acquirer', merchantId: null, attractionId: null };
+      // The key id names this particular secret, so idempotency records of one acquirer key
+      // never answer for another (a rotated key, or another deployment sharing Redis).
+      return {
+        keyId: `${ACQUIRER_ENV_KEY_ID}_${hash.slice(0, 16)}`,
+        scope: 'acquirer',
+        merchantId: null,
+        attractionId: null,
+      };
     }
     const now = Date.now();
     const hit = this.cache.get(hash);
