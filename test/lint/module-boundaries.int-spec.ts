@@ -42,7 +42,7 @@ describe('Nx module boundaries', () => {
       "import { createLogger } from '@admit/messaging';\nexport const z = createLogger;\n",
     );
     // The CLI, not the Node API: the API loads the flat config with a dynamic import jest cannot run.
-    let out = '';
+    let out: string;
     try {
       out = execFileSync('npx', ['eslint', '--format', 'json', bad, good, contracts], {
         cwd: REPO_ROOT,
