@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import express from 'express';
 import { TOPICS } from '@admit/contracts';
 import { createPlatform, runUntilSignal, startService } from '@admit/service-kit';
 import { PaymentModule } from './app.module';
@@ -19,6 +20,13 @@ export async function startPayment(env: NodeJS.ProcessEnv = process.env) {
     operations: PAYMENT_OPERATIONS,
     topics: [TOPICS.merchants.name],
     handlers: () => ({}),
+    // Wallet notifications are form posts (application/x-www-form-urlencoded), parsed only on their route.
+    configure: (app) => {
+      app.use(
+        '/v1/wallets/:wallet/notify',
+        express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 200 }),
+      );
+    },
   });
 }
 

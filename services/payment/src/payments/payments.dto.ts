@@ -7,9 +7,15 @@ export const createPaymentSchema = z.strictObject({
   /** The code scanned from the visitor's wallet app: 16–24 digits. */
   paymentCode: z.string().regex(/^\d{16,24}$/, 'must be the 16 to 24 digit code scanned from the wallet'),
   description: z.string().trim().min(1).max(128).optional(),
-  storeId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  storeId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
 });
 export type CreatePayment = z.infer<typeof createPaymentSchema>;
+
+/** The cancel takes no fields; an empty object (or no body) is fine. */
+export const cancelBodySchema = z.strictObject({}).optional();
 
 export const listPaymentsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -33,5 +39,18 @@ export const paymentSchema = z.object({
   exchangeRate: z.string().optional(),
   settlementAmount: money.optional(),
   refundedAmount: money,
+  /** Cancelled payments: whether captured money was returned to the buyer (a reversal). */
+  reversed: z.boolean().optional(),
+  cancelledAt: z.string().optional(),
+  /** A merchant cancel still waiting for the wallet's confirmation, or refused by the wallet. */
+  cancellation: z
+    .object({
+      status: z.enum(['pending', 'refused']),
+      requestedAt: z.string().optional(),
+      failure: z.object({ code: z.string(), message: z.string() }).optional(),
+    })
+    .optional(),
+  /** The wallet did not confirm a cancel: the money state needs a human (an alarm was raised). */
+  review: z.object({ reason: z.string(), since: z.string() }).optional(),
   createdAt: z.string(),
 });

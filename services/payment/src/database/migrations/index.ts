@@ -1,3 +1,4 @@
 import { Initial1764144000000 } from './1764144000000-initial';
+import { ResolverRefundsNotifications1764403200000 } from './1764403200000-resolver-refunds-notifications';
 
-export const PAYMENT_MIGRATIONS = [Initial1764144000000];
+export const PAYMENT_MIGRATIONS = [Initial1764144000000, ResolverRefundsNotifications1764403200000];
