@@ -175,6 +175,72 @@ export const ticketVoidedV1 = z.object({
   voidedAt: isoTime,
 });
 
+// ---------------------------------------------------------------- coupons (promotions service)
+/** The coupon saga's answer to an `order.placed` with a coupon code; key = order id. */
+export const couponReservedV1 = z.object({
+  orderId: z.string(),
+  merchantId: z.string(),
+  couponId: z.string(),
+  campaignId: z.string(),
+  code: z.string(),
+  /** The discount on this order, in the order's currency (minor units, deterministic rounding). */
+  discount: moneySchema,
+  reservedAt: isoTime,
+});
+
+export const couponRejectedV1 = z.object({
+  orderId: z.string(),
+  merchantId: z.string(),
+  code: z.string(),
+  /** Machine-readable: COUPON_UNKNOWN, COUPON_EXPIRED, COUPON_NOT_APPLICABLE, CAMPAIGN_EXHAUSTED, CUSTOMER_LIMIT_REACHED, BUDGET_EXHAUSTED, COUPON_ALREADY_USED, NOT_STACKABLE … */
+  reason: z.string(),
+  rejectedAt: isoTime,
+});
+
+/** Lifecycle facts of a coupon (issued after a purchase or claimed, redeemed, released); key = coupon id. */
+export const couponIssuedV1 = z.object({
+  couponId: z.string(),
+  campaignId: z.string(),
+  merchantId: z.string(),
+  code: z.string(),
+  customerReference: z.string(),
+  trigger: z.enum(['code', 'claim', 'post_purchase']),
+  sourceOrderId: z.string().nullable(),
+  validTo: isoTime,
+  issuedAt: isoTime,
+});
+
+export const couponRedeemedV1 = z.object({
+  couponId: z.string(),
+  campaignId: z.string(),
+  merchantId: z.string(),
+  orderId: z.string(),
+  discount: moneySchema,
+  redeemedAt: isoTime,
+});
+
+export const couponReleasedV1 = z.object({
+  couponId: z.string(),
+  campaignId: z.string(),
+  merchantId: z.string(),
+  orderId: z.string(),
+  reason: z.enum(['cancelled', 'expired', 'refunded', 'rejected']),
+  releasedAt: isoTime,
+});
+
+/** Ticketing: the order was refunded (its unused tickets voided); key = order id. */
+export const orderRefundedV1 = z.object({
+  orderId: z.string(),
+  merchantId: z.string(),
+  paymentId: z.string(),
+  refundId: z.string(),
+  amount: moneySchema,
+  refundedTotal: moneySchema,
+  fullyRefunded: z.boolean(),
+  voidedTicketIds: z.array(z.string()),
+  refundedAt: isoTime,
+});
+
 // ---------------------------------------------------------------- scans (ticketing service)
 export const scanRecordedV1 = z.object({
   scanId: z.string(),
@@ -209,6 +275,12 @@ export const EVENT_REGISTRY = {
   'tickets.issued': { topic: TOPICS.tickets.name, aggregate: 'order', versions: { 1: ticketsIssuedV1 } },
   'ticket.voided': { topic: TOPICS.tickets.name, aggregate: 'order', versions: { 1: ticketVoidedV1 } },
   'scan.recorded': { topic: TOPICS.scans.name, aggregate: 'ticket', versions: { 1: scanRecordedV1 } },
+  'coupon.reserved': { topic: TOPICS.coupons.name, aggregate: 'order', versions: { 1: couponReservedV1 } },
+  'coupon.rejected': { topic: TOPICS.coupons.name, aggregate: 'order', versions: { 1: couponRejectedV1 } },
+  'coupon.issued': { topic: TOPICS.coupons.name, aggregate: 'coupon', versions: { 1: couponIssuedV1 } },
+  'coupon.redeemed': { topic: TOPICS.coupons.name, aggregate: 'coupon', versions: { 1: couponRedeemedV1 } },
+  'coupon.released': { topic: TOPICS.coupons.name, aggregate: 'coupon', versions: { 1: couponReleasedV1 } },
+  'order.refunded': { topic: TOPICS.orders.name, aggregate: 'order', versions: { 1: orderRefundedV1 } },
 } as const satisfies Record<string, { topic: TopicName; aggregate: string; versions: Record<number, z.ZodType> }>;
 
 export type EventType = keyof typeof EVENT_REGISTRY;

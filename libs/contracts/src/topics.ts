@@ -12,7 +12,7 @@ export const TOPICS = {
   orders: { name: 'orders', partitions: 6 },
   /** tickets issued and voided, per order; key = order id. */
   tickets: { name: 'tickets', partitions: 6 },
-  /** coupons; key = coupon id (promotions issue). */
+  /** coupons: reservation answers keyed by order id, lifecycle facts keyed by coupon id. */
   coupons: { name: 'coupons', partitions: 6 },
   /** gate scans; key = ticket id. */
   scans: { name: 'scans', partitions: 6 },
