@@ -204,7 +204,7 @@ export class OutboxRelay {
       });
       return new Set();
     } catch (err) {
-      if (isRetriable(err) || (rows.length === 1 && isRetriable(err))) throw err;
+      if (isRetriable(err)) throw err;
       // Non-retriable: find the culprit row(s) one by one, keeping order.
       const abandoned = new Set<string>();
       for (const r of rows) {
