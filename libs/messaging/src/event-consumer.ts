@@ -297,6 +297,16 @@ export class EventConsumer {
     error: string,
     attempts: number,
   ): Promise<void> {
+    // PostgreSQL text/jsonb cannot hold NUL: a record carrying one (never valid JSON) would
+    // fail these inserts and block its partition forever. Such bytes are replaced, and flagged.
+    let sanitized = false;
+    const clean = (text: string) => {
+      if (!text.includes('\u0000')) return text;
+      sanitized = true;
+      return text.replaceAll('\u0000', '\uFFFD');
+    };
+    error = clean(error);
+    type = clean(type);
     this.o.logger.error({ topic, partition, offset: message.offset, eventId, type, error }, 'event dead-lettered');
     if (eventId) {
       await qr.query(
@@ -318,13 +328,11 @@ export class EventConsumer {
     headers[HEADERS.dlqSourceOffset] = message.offset;
     headers[HEADERS.dlqConsumerGroup] = this.o.groupId;
     headers[HEADERS.dlqAttempts] = String(attempts);
-    await appendRawToOutbox(qr.manager, {
-      topic: dlqTopic(topic),
-      key: message.key?.toString('utf8') ?? '',
-      value: message.value?.toString('utf8') ?? '',
-      headers,
-      eventId,
-    });
+    const safeHeaders = Object.fromEntries(Object.entries(headers).map(([k, v]) => [clean(k), clean(v)]));
+    const key = clean(message.key?.toString('utf8') ?? '');
+    const value = clean(message.value?.toString('utf8') ?? '');
+    if (sanitized) safeHeaders['dlq-sanitized'] = 'NUL bytes replaced by U+FFFD';
+    await appendRawToOutbox(qr.manager, { topic: dlqTopic(topic), key, value, headers: safeHeaders, eventId });
   }
 
   private async measureLag(): Promise<void> {

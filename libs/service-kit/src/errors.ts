@@ -99,7 +99,11 @@ export class AdmitErrorFilter implements ExceptionFilter {
     }
     if (res.headersSent) return;
     for (const [k, v] of Object.entries(err.headers ?? {})) res.setHeader(k, v);
-    res.status(err.status).json(errorBody(requestId, err.code, err.message, err.details));
+    // Explicitly: res.json keeps a Content-Type the route set already (e.g. text/html of a page).
+    res
+      .status(err.status)
+      .type('application/json')
+      .json(errorBody(requestId, err.code, err.message, err.details));
   }
 }
 

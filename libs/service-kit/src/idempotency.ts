@@ -31,11 +31,23 @@ export function requestFingerprint(method: string, path: string, body: unknown):
     .digest('hex');
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+/**
+ * No Admit request nests more than a few levels. The body is hashed before it is validated, so a
+ * deeper one (up to the body limit, `[[[[…` is ~30 000 levels in 64kb) is refused here instead of
+ * overflowing the stack of this recursion (RangeError → 500).
+ */
+const MAX_BODY_DEPTH = 64;
+
+function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > MAX_BODY_DEPTH) {
+    throw AdmitError.validation([
+      { field: '(body)', code: 'TOO_DEEP', message: `The body is nested more than ${MAX_BODY_DEPTH} levels deep.` },
+    ]);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { AdmitError, type ErrorDetail } from './errors';
 
 function issueCode(issue: z.core.$ZodIssue): string {
+  // Parsed with reportInput: an absent value is "missing", whether the schema is a type, an enum or a union.
+  if (issue.input === undefined && (issue.code === 'invalid_value' || issue.code === 'invalid_union'))
+    return 'REQUIRED';
   switch (issue.code) {
     case 'unrecognized_keys':
       return 'UNKNOWN_FIELD';
@@ -28,7 +31,8 @@ export function zodDetails(error: z.ZodError, root = ''): ErrorDetail[] {
     const base = [root, ...issue.path.map(String)].filter(Boolean).join('.');
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        details.push({ field: base ? `${base}.${key}` : key, code: 'UNKNOWN_FIELD', message: 'Unknown field.' });
+        const name = key === '' ? '""' : key; // an empty key still needs a visible field name
+        details.push({ field: base ? `${base}.${name}` : name, code: 'UNKNOWN_FIELD', message: 'Unknown field.' });
       }
       continue;
     }
@@ -42,7 +46,41 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, root 
   // reportInput: issues carry the offending input, which tells "missing" from "wrong type".
   const result = schema.safeParse(value, { reportInput: true });
   if (!result.success) throw AdmitError.validation(zodDetails(result.error, root));
+  const nul = nulFields(result.data, root);
+  if (nul.length > 0) {
+    throw AdmitError.validation(
+      nul.map((field) => ({
+        field,
+        code: 'INVALID_CHARACTER',
+        message: 'Must not contain the NUL character (U+0000).',
+      })),
+    );
+  }
   return result.data;
+}
+
+/**
+ * Fields of an accepted value whose text holds U+0000. PostgreSQL text cannot store it (the
+ * insert fails with 22021 → a 500), and no Admit field has a use for it. Walks only what the
+ * schema let through, so the depth is the schema's.
+ */
+function nulFields(value: unknown, root: string): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) found.push(path || '(body)');
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => walk(item, path ? `${path}.${i}` : String(i)));
+    } else if (v && typeof v === 'object' && !(v instanceof Date)) {
+      for (const [k, item] of Object.entries(v)) {
+        const at = path ? `${path}.${k}` : k;
+        if (k.includes('\u0000')) found.push(at);
+        walk(item, at);
+      }
+    }
+  };
+  walk(value, root);
+  return found;
 }
 
 /** `@Body(new ZodPipe(schema))`. */
