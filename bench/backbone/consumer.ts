@@ -69,7 +69,9 @@ async function main(): Promise<void> {
     },
   });
   const count = async (outcome: string): Promise<number> =>
-    (await metrics.consumed.get()).values.filter((v) => v.labels['outcome'] === outcome).reduce((n, v) => n + v.value, 0);
+    (await metrics.consumed.get()).values
+      .filter((v) => v.labels['outcome'] === outcome)
+      .reduce((n, v) => n + v.value, 0);
 
   await consumer.start();
   send({ type: 'ready' });
@@ -89,7 +91,9 @@ async function main(): Promise<void> {
       // the library's own commit-to-consume histogram (measured after the inbox commit)
       const h = (await metrics.commitToConsumeSeconds.get()).values;
       const bucket = (le: number): number =>
-        h.filter((v) => v.metricName?.endsWith('_bucket') && Number(v.labels['le']) === le).reduce((n, v) => n + v.value, 0);
+        h
+          .filter((v) => v.metricName?.endsWith('_bucket') && Number(v.labels['le']) === le)
+          .reduce((n, v) => n + v.value, 0);
       const total = h.filter((v) => v.metricName?.endsWith('_count')).reduce((n, v) => n + v.value, 0);
       send({
         type: 'final',

@@ -10,10 +10,15 @@ import { join } from 'node:path';
 
 export type CommandResult = { code: number; stdout: string; stderr: string; seconds: number };
 
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
+): Promise<CommandResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) opts.onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -39,7 +44,10 @@ export type ProducerPerfResult = {
 
 /** `300000 records sent, 98231.5 records/sec (46.12 MB/sec), 250.31 ms avg latency, 600.00 ms max latency, 240 ms 50th, ...` */
 export function parseProducerPerformance(stdout: string): Omit<ProducerPerfResult, 'command'> {
-  const lines = stdout.trim().split('\n').filter((l) => /records sent/.test(l));
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => /records sent/.test(l));
   const summary = lines[lines.length - 1] ?? '';
   const m =
     /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency(?:, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th)?/.exec(
@@ -63,7 +71,14 @@ export function parseProducerPerformance(stdout: string): Omit<ProducerPerfResul
 
 export async function producerPerformance(
   root: string,
-  o: { topic: string; records: number; recordSize: number; brokers: string; extraProps?: string[] },
+  o: {
+    topic: string;
+    records: number;
+    recordSize: number;
+    brokers: string;
+    extraProps?: string[];
+    onSpawn?: (pid: number) => void;
+  },
 ): Promise<ProducerPerfResult> {
   const args = [
     'infra/kafka/perf.sh',
@@ -81,14 +96,25 @@ export async function producerPerformance(
     'acks=all',
     ...(o.extraProps ?? []),
   ];
-  const r = await run('bash', args, { cwd: root });
+  // perf.sh execs java, so the spawned pid is the tool's JVM
+  const r = await run('bash', args, { cwd: root, ...(o.onSpawn ? { onSpawn: o.onSpawn } : {}) });
   if (r.code !== 0) throw new Error(`ProducerPerformance failed (${r.code}):\n${r.stderr.slice(-2000)}`);
   return { ...parseProducerPerformance(r.stdout), command: `bash ${args.join(' ')}` };
 }
 
-export type PgbenchResult = { tps: number; latencyAvgMs: number | null; transactions: number | null; command: string; script: string };
+export type PgbenchResult = {
+  tps: number;
+  latencyAvgMs: number | null;
+  transactions: number | null;
+  mode: PgbenchMode;
+  command: string;
+  script: string;
+};
 
-export function parsePgbench(stdout: string): Omit<PgbenchResult, 'command' | 'script'> {
+/** prepared: PostgreSQL's ceiling (parse/plan once); extended: what node-pg does (unnamed statements, parsed every time). */
+export type PgbenchMode = 'prepared' | 'extended';
+
+export function parsePgbench(stdout: string): Omit<PgbenchResult, 'command' | 'script' | 'mode'> {
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
   if (!tps) throw new Error(`cannot parse pgbench output:\n${stdout.slice(-2000)}`);
   const lat = /latency average = ([\d.]+) ms/.exec(stdout);
@@ -119,16 +145,23 @@ export function pgbenchScript(envelope: string, headers: string, topic: string):
   ].join('\n');
 }
 
-export async function pgbench(
-  o: { database: string; clients: number; seconds: number; script: string; host?: string; user?: string },
-): Promise<PgbenchResult> {
+export async function pgbench(o: {
+  database: string;
+  clients: number;
+  seconds: number;
+  script: string;
+  mode?: PgbenchMode;
+  onSpawn?: (pid: number) => void;
+  host?: string;
+  user?: string;
+}): Promise<PgbenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'admit-bench-'));
   const file = join(dir, 'event.sql');
   writeFileSync(file, o.script);
   const args = [
     '-n',
     '-M',
-    'prepared',
+    o.mode ?? 'prepared',
     '-c',
     String(o.clients),
     '-j',
@@ -144,9 +177,15 @@ export async function pgbench(
     o.database,
   ];
   try {
-    const r = await run('pgbench', args);
-    if (r.code !== 0) throw new Error(`pgbench failed (${r.code}):\n${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`);
-    return { ...parsePgbench(r.stdout), command: `pgbench ${args.join(' ').replace(file, '<event.sql>')}`, script: o.script };
+    const r = await run('pgbench', args, o.onSpawn ? { onSpawn: o.onSpawn } : {});
+    if (r.code !== 0)
+      throw new Error(`pgbench failed (${r.code}):\n${r.stderr.slice(-2000)}\n${r.stdout.slice(-2000)}`);
+    return {
+      ...parsePgbench(r.stdout),
+      mode: o.mode ?? 'prepared',
+      command: `pgbench ${args.join(' ').replace(file, '<event.sql>')}`,
+      script: o.script,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,10 +10,11 @@
  *   2. Kafka's ProducerPerformance (records of the event's size, acks=all, same broker).
  *   3. pgbench doing the same durable writes per event (K clients, synchronous_commit on).
  *
- *   npm run build && node dist/bench/backbone/run.js      (npm run bench:backbone)
+ *   npm run bench:backbone   (builds bench/backbone/tsconfig.json, then node dist/bench/backbone/run.js)
  *
  * env: BENCH_WRITERS (4) BENCH_WARMUP_SEC (3) BENCH_MAX_SEC (20) BENCH_HALF_SEC (20)
- *      BENCH_MAX_BACKLOG (2000) BENCH_PGBENCH_SEC (15) BENCH_PP_RECORDS (300000)
+ *      BENCH_MAX_BACKLOG (2000) BENCH_PGBENCH_SEC (15) BENCH_PGBENCH_EXTENDED_SEC (10)
+ *      BENCH_PP_RECORDS (500000)
  *      KAFKA_BROKERS (127.0.0.1:9092) BENCH_PG_URL (postgres://postgres@127.0.0.1:5432)
  * Writes bench/results/backbone-<timestamp>.json and bench/results/backbone-latest.json.
  */
@@ -27,7 +28,14 @@ import { Client } from 'pg';
 import { Registry } from 'prom-client';
 import type { DataSource } from 'typeorm';
 import { EVENT_REGISTRY, HEADERS, type Envelope } from '@admit/contracts';
-import { appendToOutbox, createKafka, createLogger, createMessagingTables, messagingMetrics, OutboxRelay } from '@admit/messaging';
+import {
+  appendToOutbox,
+  createKafka,
+  createLogger,
+  createMessagingTables,
+  messagingMetrics,
+  OutboxRelay,
+} from '@admit/messaging';
 import {
   aliasedKafka,
   BENCH_DB,
@@ -45,7 +53,7 @@ import {
   type ChildMessage,
   type ParentMessage,
 } from './common';
-import { cpuReport, cpuSample, kafkaBrokerPid, type CpuPids } from './cpu';
+import { cpuDuring, cpuReport, cpuSample, kafkaBrokerPid, type CpuPids, type CpuReport } from './cpu';
 import { pgbench, pgbenchScript, producerPerformance, run } from './external';
 
 const num = (name: string, def: number): number => {
@@ -62,13 +70,15 @@ const P = {
   maxBacklog: num('BENCH_MAX_BACKLOG', 2000),
   aggregatesPerWriter: 16,
   pgbenchSec: num('BENCH_PGBENCH_SEC', 15),
-  ppRecords: num('BENCH_PP_RECORDS', 300_000),
+  pgbenchExtendedSec: num('BENCH_PGBENCH_EXTENDED_SEC', 10),
+  ppRecords: num('BENCH_PP_RECORDS', 500_000),
   ppWarmupRecords: 50_000,
   partitions: PARTITIONS,
 };
 
 const logger = createLogger('bench-backbone', process.env['BENCH_LOG_LEVEL'] ?? 'warn');
-const say = (msg: string): void => void process.stderr.write(`[bench:backbone ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const say = (msg: string): void =>
+  void process.stderr.write(`[bench:backbone ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
 async function pgAdmin(sql: string): Promise<void> {
@@ -104,7 +114,9 @@ class ConsumerProcess {
   private failed: Error | null = null;
 
   constructor(topic: string, group: string) {
-    this.child = fork(join(__dirname, 'consumer.js'), [topic, group], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(join(__dirname, 'consumer.js'), [topic, group], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const ready = deferred<void>();
     const finished = deferred<Final>();
     this.ready = ready.promise;
@@ -192,7 +204,12 @@ class Writers {
         this.seq.set(aggregateId, seq);
         await this.ds.transaction(async (m) => {
           await m.query(`INSERT INTO bench_source (aggregate_id, seq) VALUES ($1, $2)`, [aggregateId, seq]);
-          await appendToOutbox(m, { type: EVENT_TYPE, aggregateId, merchantId: MERCHANT, payload: payloadFor(aggregateId, seq) });
+          await appendToOutbox(m, {
+            type: EVENT_TYPE,
+            aggregateId,
+            merchantId: MERCHANT,
+            payload: payloadFor(aggregateId, seq),
+          });
         });
         this.produced += 1;
       }
@@ -228,7 +245,9 @@ async function main(): Promise<void> {
   const perfTopic = `bench.backbone.${runId}.perf`;
   const group = `bench-backbone-${runId}`;
   const loadStart = loadavg();
-  say(`run ${runId}: ${P.writers} writers, ${cpus().length} cores, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}`);
+  say(
+    `run ${runId}: ${P.writers} writers, ${cpus().length} cores, load ${loadStart.map((l) => l.toFixed(2)).join(' ')}`,
+  );
 
   // --- database (dedicated, recreated) and topics (private, deleted at the end)
   await pgAdmin(`DROP DATABASE IF EXISTS "${BENCH_DB}" WITH (FORCE)`);
@@ -239,7 +258,9 @@ async function main(): Promise<void> {
   await createMessagingTables(qr);
   for (const sql of BENCH_TABLES) await qr.query(sql);
   await qr.release();
-  const [pg] = (await ds.query(`SELECT version() AS v, current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync`)) as {
+  const [pg] = (await ds.query(
+    `SELECT version() AS v, current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync`,
+  )) as {
     v: string;
     sc: string;
     fsync: string;
@@ -260,7 +281,10 @@ async function main(): Promise<void> {
   // the event's real size on the wire: value (envelope JSON) + headers
   const sample = sampleEnvelope();
   const envelopeBytes = Buffer.byteLength(sample.value);
-  const headerBytes = Object.entries(sample.headers).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const headerBytes = Object.entries(sample.headers).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v),
+    0,
+  );
 
   const consumer = new ConsumerProcess(benchTopic, group);
   const relay = new OutboxRelay({
@@ -280,6 +304,7 @@ async function main(): Promise<void> {
     await relay.start();
     const pids: CpuPids = {
       bench: process.pid,
+      benchDb: BENCH_DB,
       ...(consumer.pid ? { consumer: consumer.pid } : {}),
       ...(brokerPid ? { kafka: brokerPid } : {}),
     };
@@ -314,7 +339,9 @@ async function main(): Promise<void> {
       maxBacklog: P.maxBacklog,
       cpu: cpuReport(c1, c2, cores),
     };
-    say(`max: ${maxPhase.eventsPerSec} events/s (commit → inbox commit), producers ${maxPhase.producerCommitsPerSec}/s`);
+    say(
+      `max: ${maxPhase.eventsPerSec} events/s (commit → inbox commit), producers ${maxPhase.producerCommitsPerSec}/s`,
+    );
 
     // --- 1b. half load: open-loop writers at half the reached rate; latency per event
     const halfRate = maxEps / 2;
@@ -354,7 +381,8 @@ async function main(): Promise<void> {
       .filter(([t]) => t >= from.getTime() && t < h1.getTime())
       .map(([, ms]) => ms)
       .sort((a, b) => a - b);
-    const pct = (q: number): number => committed[Math.min(committed.length - 1, Math.ceil(q * committed.length) - 1)] ?? NaN;
+    const pct = (q: number): number =>
+      committed[Math.min(committed.length - 1, Math.ceil(q * committed.length) - 1)] ?? NaN;
     const halfPhase = {
       targetRatePerSec: round(halfRate),
       achievedRatePerSec: round((writers.produced - producedBefore) / halfSeconds),
@@ -369,7 +397,8 @@ async function main(): Promise<void> {
         p999: pct(0.999),
         max: committed[committed.length - 1] ?? NaN,
         mean: round(committed.reduce((a, b) => a + b, 0) / Math.max(1, committed.length), 2),
-        definition: 'envelope occurredAt (set in the producer transaction, before its COMMIT) → the consumer’s inbox COMMIT returned (ms clock, same machine)',
+        definition:
+          'envelope occurredAt (set in the producer transaction, before its COMMIT) → the consumer’s inbox COMMIT returned (ms clock, same machine)',
       },
       effectRowLatencyMs: {
         events: lat?.n ?? 0,
@@ -379,10 +408,12 @@ async function main(): Promise<void> {
         p999: round(lat?.p[3] ?? NaN, 2),
         max: round(Number(lat?.max ?? NaN), 2),
         mean: round(Number(lat?.mean ?? NaN), 2),
-        definition: 'effect row clock_timestamp() (inside the inbox transaction, before its COMMIT) − envelope occurredAt',
+        definition:
+          'effect row clock_timestamp() (inside the inbox transaction, before its COMMIT) − envelope occurredAt',
       },
       afterInboxCommit: {
-        source: 'EventConsumer metric admit_event_commit_to_consume_seconds (observed after the inbox commit), whole half phase',
+        source:
+          'EventConsumer metric admit_event_commit_to_consume_seconds (observed after the inbox commit), whole half phase',
         events: final.total,
         within100ms: final.within100ms,
         fractionWithin100ms: final.total > 0 ? round(final.within100ms / final.total, 4) : null,
@@ -400,26 +431,71 @@ async function main(): Promise<void> {
 
     // --- 2. Kafka ProducerPerformance, same broker, same partitions, records of the event's size
     const recordSize = envelopeBytes + headerBytes;
-    say(`Kafka ProducerPerformance: warm-up ${P.ppWarmupRecords}, then ${P.ppRecords} records × ${recordSize} B, acks=all`);
-    await producerPerformance(root, { topic: perfTopic, records: P.ppWarmupRecords, recordSize, brokers: KAFKA_BROKERS.join(',') });
-    const c5 = cpuSample(pids);
-    const pp = await producerPerformance(root, { topic: perfTopic, records: P.ppRecords, recordSize, brokers: KAFKA_BROKERS.join(',') });
-    const c6 = cpuSample(pids);
+    say(
+      `Kafka ProducerPerformance: warm-up ${P.ppWarmupRecords}, then ${P.ppRecords} records × ${recordSize} B, acks=all`,
+    );
+    await producerPerformance(root, {
+      topic: perfTopic,
+      records: P.ppWarmupRecords,
+      recordSize,
+      brokers: KAFKA_BROKERS.join(','),
+    });
+    // CPU is sampled while each tool runs (after its start-up), with the tool's own process
+    let tool: number | undefined;
+    const toolPids = (): CpuPids => ({ ...pids, ...(tool ? { tool } : {}) });
+    const { value: pp, cpu: ppCpu } = await cpuDuring(
+      toolPids,
+      cores,
+      producerPerformance(root, {
+        topic: perfTopic,
+        records: P.ppRecords,
+        recordSize,
+        brokers: KAFKA_BROKERS.join(','),
+        onSpawn: (pid) => (tool = pid),
+      }),
+    );
     say(`ProducerPerformance: ${pp.recordsPerSec} records/s`);
-    result['kafkaProducerPerformance'] = { ...pp, cpu: cpuReport(c5, c6, cores) };
+    result['kafkaProducerPerformance'] = { ...pp, cpu: ppCpu };
 
     // --- 3. pgbench: the same durable writes per event, same client count
-    say(`pgbench: ${P.writers} clients, ${P.pgbenchSec}s`);
-    const c7 = cpuSample(pids);
-    const pgb = await pgbench({
-      database: BENCH_DB,
-      clients: P.writers,
-      seconds: P.pgbenchSec,
-      script: pgbenchScript(sample.value, JSON.stringify(sample.headers), SOURCE_TOPIC),
-    });
-    const c8 = cpuSample(pids);
-    say(`pgbench: ${pgb.tps} tps (= events/s)`);
-    result['pgbench'] = { ...pgb, cpu: cpuReport(c7, c8, cores) };
+    say(`pgbench: ${P.writers} clients, ${P.pgbenchSec}s -M prepared, then ${P.pgbenchExtendedSec}s -M extended`);
+    const { value: pgb, cpu: pgbCpu } = await cpuDuring(
+      toolPids,
+      cores,
+      pgbench({
+        database: BENCH_DB,
+        clients: P.writers,
+        seconds: P.pgbenchSec,
+        script: pgbenchScript(sample.value, JSON.stringify(sample.headers), SOURCE_TOPIC),
+        onSpawn: (pid) => (tool = pid),
+      }),
+    );
+    say(`pgbench -M prepared: ${pgb.tps} tps (= events/s)`);
+    result['pgbench'] = { ...pgb, cpu: pgbCpu };
+    // context, not the limit: the same script with node-pg's protocol (every statement parsed)
+    let pgbExtended: number | null = null;
+    if (P.pgbenchExtendedSec > 0) {
+      const { value: ext, cpu: extCpu } = await cpuDuring(
+        toolPids,
+        cores,
+        pgbench({
+          database: BENCH_DB,
+          clients: P.writers,
+          seconds: P.pgbenchExtendedSec,
+          mode: 'extended',
+          script: pgbenchScript(sample.value, JSON.stringify(sample.headers), SOURCE_TOPIC),
+          onSpawn: (pid) => (tool = pid),
+        }),
+      );
+      pgbExtended = ext.tps;
+      say(`pgbench -M extended: ${ext.tps} tps (= events/s)`);
+      result['pgbenchExtendedProtocol'] = {
+        tps: ext.tps,
+        latencyAvgMs: ext.latencyAvgMs,
+        command: ext.command,
+        cpu: extCpu,
+      };
+    }
 
     // --- ratios and targets
     const slower = Math.min(pp.recordsPerSec, pgb.tps);
@@ -429,10 +505,43 @@ async function main(): Promise<void> {
       backboneVsPgbench: round(maxEps / pgb.tps, 3),
       slowerLimit: pp.recordsPerSec <= pgb.tps ? 'kafkaProducerPerformance' : 'pgbench',
       backboneVsSlowerLimit: round(maxEps / slower, 3),
+      backboneVsPgbenchExtendedProtocol: pgbExtended ? round(maxEps / pgbExtended, 3) : null,
     };
     const targets = {
-      throughput: { rule: 'backbone ≥ 0.5 × min(ProducerPerformance, pgbench)', ratio: ratios.backboneVsSlowerLimit, holds: maxEps >= 0.5 * slower },
-      latency: { rule: 'p99 commit-to-consume (occurredAt → inbox commit) < 100 ms at half load', p99Ms: p99, holds: p99 < 100 },
+      throughput: {
+        rule: 'backbone ≥ 0.5 × min(ProducerPerformance, pgbench)',
+        ratio: ratios.backboneVsSlowerLimit,
+        holds: maxEps >= 0.5 * slower,
+      },
+      latency: {
+        rule: 'p99 commit-to-consume (occurredAt → inbox commit) < 100 ms at half load',
+        p99Ms: p99,
+        holds: p99 < 100,
+      },
+    };
+    // Other work on the machine during a measurement makes its figure (and the ratios) unreliable.
+    const rest = (cpu: CpuReport | null | undefined): number => cpu?.otherWorkPct ?? 0;
+    const contention = {
+      maxThroughput: rest(maxPhase.cpu),
+      halfLoad: rest(halfPhase.cpu),
+      kafkaProducerPerformance: rest(ppCpu),
+      pgbench: rest(pgbCpu),
+      ...(result['pgbenchExtendedProtocol']
+        ? { pgbenchExtendedProtocol: rest((result['pgbenchExtendedProtocol'] as { cpu: CpuReport | null }).cpu) }
+        : {}),
+    };
+    const allowance = 50; // % of one core
+    const warnings = (Object.keys(contention) as (keyof typeof contention)[])
+      .filter((k) => (contention[k] ?? 0) > allowance)
+      .map(
+        (k) =>
+          `${k}: other work took ${contention[k]} % of a core (allowance ${allowance} %); its figure is unreliable`,
+      );
+    const quality = {
+      restOfMachinePctOfOneCore: contention,
+      allowancePct: allowance,
+      warnings,
+      reliable: warnings.length === 0,
     };
     const machine = {
       cores,
@@ -471,10 +580,14 @@ async function main(): Promise<void> {
       ...result,
       ratios,
       targets,
+      quality,
     };
     const dir = join(root, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    const stamp = finished.toISOString().replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+    const stamp = finished
+      .toISOString()
+      .replace(/:/g, '-')
+      .replace(/\.\d+Z$/, 'Z');
     const json = `${JSON.stringify(report, null, 2)}\n`;
     writeFileSync(join(dir, `backbone-${stamp}.json`), json);
     writeFileSync(join(dir, 'backbone-latest.json'), json);
@@ -483,6 +596,7 @@ async function main(): Promise<void> {
         `${ratios.backboneVsSlowerLimit} of the slower (${ratios.slowerLimit}); throughput target ${targets.throughput.holds ? 'holds' : 'MISSED'}, ` +
         `p99 ${p99} ms → latency target ${targets.latency.holds ? 'holds' : 'MISSED'}`,
     );
+    for (const w of warnings) say(`WARNING ${w}`);
     say(`wrote bench/results/backbone-${stamp}.json and backbone-latest.json (${report.durationSec}s)`);
   } finally {
     await writers.stop().catch(() => undefined);

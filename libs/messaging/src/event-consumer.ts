@@ -169,23 +169,76 @@ export class EventConsumer {
     }
   }
 
-  /** Fast path: the whole chunk in one transaction. On a handler error, redo it carefully. */
+  /**
+   * Fast path: the whole chunk in one transaction, its inbox rows claimed with one statement.
+   * On a handler error, redo the chunk carefully (a savepoint per event, bounded retries).
+   */
   private async processChunk(topic: string, partition: number, messages: KafkaMessage[]): Promise<void> {
     const decoded = messages.map((m) => ({ message: m, d: this.decode(m) }));
+    let failedEventId: string | null = null;
     try {
       await this.inTransaction(async (qr) => {
-        for (const { message, d } of decoded) await this.apply(qr, topic, partition, message, d, false);
+        const claimed = await this.claimChunk(qr, topic, partition, decoded);
+        for (const { message, d } of decoded) await this.apply(qr, topic, partition, message, d, { claimed });
       });
       this.observe(topic, decoded);
       return;
     } catch (err) {
       if (!(err instanceof HandlerFailed)) throw err;
+      failedEventId = err.eventId;
     }
-    // Careful path: one savepoint per event, bounded retries, DLQ after the last attempt.
     await this.inTransaction(async (qr) => {
-      for (const { message, d } of decoded) await this.apply(qr, topic, partition, message, d, true);
+      for (const { message, d } of decoded) {
+        const failedBefore = d.kind === 'event' && d.envelope.eventId === failedEventId ? 1 : 0;
+        await this.apply(qr, topic, partition, message, d, { failedBefore });
+      }
     });
     this.observe(topic, decoded);
+  }
+
+  /**
+   * Inserts the inbox rows of every event of the chunk in one statement. Returns the messages
+   * whose row this transaction claimed: new ones, and dead-lettered ones coming back (replay).
+   * An event id twice in one chunk (a republished record) is claimed by its first occurrence.
+   */
+  private async claimChunk(
+    qr: QueryRunner,
+    topic: string,
+    partition: number,
+    decoded: { message: KafkaMessage; d: Decoded }[],
+  ): Promise<WeakSet<KafkaMessage>> {
+    const first = new Map<string, { message: KafkaMessage; type: string }>();
+    for (const { message, d } of decoded) {
+      if (d.kind !== 'event') continue;
+      const id = d.envelope.eventId.toLowerCase();
+      if (!first.has(id)) first.set(id, { message, type: d.envelope.type });
+    }
+    const claimed = new WeakSet<KafkaMessage>();
+    if (first.size === 0) return claimed;
+    const ids = [...first.keys()];
+    const rows = (await qr.query(
+      `INSERT INTO inbox (consumer_group, event_id, event_type, topic, kafka_partition, kafka_offset, status, attempts)
+       SELECT $1, e.id, e.type, $2, $3, e.off, 'processed', 1
+         FROM unnest($4::uuid[], $5::text[], $6::bigint[]) AS e(id, type, off)
+       ON CONFLICT (consumer_group, event_id) DO UPDATE
+         SET status = 'processed', attempts = inbox.attempts + 1, error = NULL,
+             kafka_partition = EXCLUDED.kafka_partition, kafka_offset = EXCLUDED.kafka_offset, processed_at = clock_timestamp()
+         WHERE inbox.status = 'dead_lettered'
+       RETURNING event_id::text AS id`,
+      [
+        this.o.groupId,
+        topic,
+        partition,
+        ids,
+        ids.map((id) => first.get(id)?.type ?? ''),
+        ids.map((id) => first.get(id)?.message.offset ?? '0'),
+      ],
+    )) as { id: string }[];
+    for (const r of rows) {
+      const hit = first.get(r.id.toLowerCase());
+      if (hit) claimed.add(hit.message);
+    }
+    return claimed;
   }
 
   private readonly outcomes = new WeakMap<KafkaMessage, string>();
@@ -224,8 +277,9 @@ export class EventConsumer {
     partition: number,
     message: KafkaMessage,
     d: Decoded,
-    careful: boolean,
+    mode: { claimed: WeakSet<KafkaMessage> } | { failedBefore: number },
   ): Promise<void> {
+    const careful = !('claimed' in mode);
     if (d.kind === 'ignored') {
       this.outcomes.set(message, 'ignored');
       return;
@@ -237,25 +291,32 @@ export class EventConsumer {
     }
     const env = d.envelope;
     const flow = { correlationId: env.correlationId, causationId: env.eventId, requestId: null };
-    let attempt = 0;
+    let attempt = 'failedBefore' in mode ? mode.failedBefore : 0;
     for (;;) {
       attempt += 1;
       if (careful) await qr.query('SAVEPOINT evt');
       try {
-        const claimed = (await qr.query(
-          `INSERT INTO inbox (consumer_group, event_id, event_type, topic, kafka_partition, kafka_offset, status, attempts)
+        if ('claimed' in mode) {
+          if (!mode.claimed.has(message)) {
+            this.outcomes.set(message, 'duplicate');
+            return;
+          }
+        } else {
+          const claimed = (await qr.query(
+            `INSERT INTO inbox (consumer_group, event_id, event_type, topic, kafka_partition, kafka_offset, status, attempts)
            VALUES ($1, $2, $3, $4, $5, $6, 'processed', $7)
            ON CONFLICT (consumer_group, event_id) DO UPDATE
              SET status = 'processed', attempts = inbox.attempts + EXCLUDED.attempts, error = NULL,
                  kafka_partition = EXCLUDED.kafka_partition, kafka_offset = EXCLUDED.kafka_offset, processed_at = clock_timestamp()
              WHERE inbox.status = 'dead_lettered'
            RETURNING 1`,
-          [this.o.groupId, env.eventId, env.type, topic, partition, message.offset, attempt],
-        )) as unknown[];
-        if (claimed.length === 0) {
-          if (careful) await qr.query('RELEASE SAVEPOINT evt');
-          this.outcomes.set(message, 'duplicate');
-          return;
+            [this.o.groupId, env.eventId, env.type, topic, partition, message.offset, attempt],
+          )) as unknown[];
+          if (claimed.length === 0) {
+            await qr.query('RELEASE SAVEPOINT evt');
+            this.outcomes.set(message, 'duplicate');
+            return;
+          }
         }
         const started = process.hrtime.bigint();
         await runInFlow(flow, () =>
@@ -273,7 +334,7 @@ export class EventConsumer {
         return;
       } catch (err) {
         if (isInfrastructureError(err)) throw err;
-        if (!careful) throw new HandlerFailed(err);
+        if (!careful) throw new HandlerFailed(err, env.eventId);
         await qr.query('ROLLBACK TO SAVEPOINT evt');
         const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
         this.o.logger.warn({ err, eventId: env.eventId, type: env.type, attempt }, 'event handler failed');
@@ -364,7 +425,10 @@ export class EventConsumer {
 }
 
 class HandlerFailed extends Error {
-  constructor(readonly original: unknown) {
+  constructor(
+    readonly original: unknown,
+    readonly eventId: string,
+  ) {
     super('handler failed');
     this.name = 'HandlerFailed';
   }

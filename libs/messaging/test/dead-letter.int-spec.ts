@@ -35,7 +35,13 @@ import {
 // the project-level testTimeout in jest.config.js is not applied by Jest 30 (a global option)
 jest.setTimeout(60_000);
 
-type InboxRow = { status: string; attempts: number; error: string | null; kafka_partition: number; kafka_offset: string };
+type InboxRow = {
+  status: string;
+  attempts: number;
+  error: string | null;
+  kafka_partition: number;
+  kafka_offset: string;
+};
 
 describe('dead letters', () => {
   let db: TestDb;
@@ -47,7 +53,10 @@ describe('dead letters', () => {
     kafka = newKafka();
   });
   afterEach(async () => {
-    while (cleanup.length > 0) await cleanup.pop()?.().catch(() => undefined);
+    while (cleanup.length > 0)
+      await cleanup
+        .pop()?.()
+        .catch(() => undefined);
   });
   afterAll(async () => {
     await db.drop();
@@ -73,10 +82,12 @@ describe('dead letters', () => {
   const effectCount = (group: string): Promise<number> =>
     countWhere(db.ds, `SELECT count(*) AS n FROM it_effect WHERE consumer_group = $1`, [group]);
   const inboxRow = async (group: string, eventId: string): Promise<InboxRow | undefined> =>
-    ((await db.ds.query(
-      `SELECT status, attempts, error, kafka_partition, kafka_offset FROM inbox WHERE consumer_group = $1 AND event_id = $2`,
-      [group, eventId],
-    )) as InboxRow[])[0];
+    (
+      (await db.ds.query(
+        `SELECT status, attempts, error, kafka_partition, kafka_offset FROM inbox WHERE consumer_group = $1 AND event_id = $2`,
+        [group, eventId],
+      )) as InboxRow[]
+    )[0];
   const dlqRecords = (topic: TestTopic, n: number): Promise<{ partition: number; message: KafkaMessage }[]> =>
     readTopic(kafka, topic.dlq, (m) => m.length >= n);
 
@@ -194,13 +205,23 @@ describe('dead letters', () => {
     const [poison] = await writeEvents(db.ds, merchant, agg, 1, { poison: true });
     await writeEvents(db.ds, merchant, agg, 1);
     if (!poison) throw new Error('write failed');
-    await waitFor('dead letter published', async () =>
-      (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE topic = $1 AND published_at IS NOT NULL`, [topic.dlq])) === 1,
+    await waitFor(
+      'dead letter published',
+      async () =>
+        (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE topic = $1 AND published_at IS NOT NULL`, [
+          topic.dlq,
+        ])) === 1,
     );
     expect(await effectCount(group)).toBe(2);
 
     consumer.state.broken = false; // "deploy the fix"
-    const first = await replayDeadLetters({ kafka, logger, dlqTopic: topic.dlq, consumerGroup: group, idleTimeoutMs: 10_000 });
+    const first = await replayDeadLetters({
+      kafka,
+      logger,
+      dlqTopic: topic.dlq,
+      consumerGroup: group,
+      idleTimeoutMs: 10_000,
+    });
     expect(first).toEqual({ replayed: 1, skipped: 0 });
 
     await waitFor('the replayed event processed', async () => (await effectCount(group)) >= 3);
@@ -217,7 +238,13 @@ describe('dead letters', () => {
     expect(replayed[0]!.partition).toBe((await inboxRow(group, poison.eventId))?.kafka_partition);
     expect(Object.keys(replayed[0]!.message.headers ?? {}).filter((k) => k.startsWith('dlq-'))).toEqual([]);
 
-    const second = await replayDeadLetters({ kafka, logger, dlqTopic: topic.dlq, consumerGroup: group, idleTimeoutMs: 5_000 });
+    const second = await replayDeadLetters({
+      kafka,
+      logger,
+      dlqTopic: topic.dlq,
+      consumerGroup: group,
+      idleTimeoutMs: 5_000,
+    });
     expect(second).toEqual({ replayed: 0, skipped: 0 });
     await new Promise((r) => setTimeout(r, 1000));
     expect((await readAll(kafka, topic.name)).length).toBe(onTopic.length);
@@ -236,18 +263,35 @@ describe('dead letters', () => {
     const [e1] = await writeEvents(db.ds, merchant, agg, 1, { poison: 'poison-one' });
     const [e2] = await writeEvents(db.ds, merchant, agg, 1, { poison: 'poison-two' });
     if (!e1 || !e2) throw new Error('write failed');
-    await waitFor('both dead letters published', async () =>
-      (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE topic = $1 AND published_at IS NOT NULL`, [topic.dlq])) === 2,
+    await waitFor(
+      'both dead letters published',
+      async () =>
+        (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE topic = $1 AND published_at IS NOT NULL`, [
+          topic.dlq,
+        ])) === 2,
     );
     c1.state.broken = false;
     c2.state.broken = false;
 
-    const r1 = await replayDeadLetters({ kafka, logger, dlqTopic: topic.dlq, consumerGroup: groupOf(c1), idleTimeoutMs: 10_000 });
+    const r1 = await replayDeadLetters({
+      kafka,
+      logger,
+      dlqTopic: topic.dlq,
+      consumerGroup: groupOf(c1),
+      idleTimeoutMs: 10_000,
+    });
     expect(r1).toEqual({ replayed: 1, skipped: 1 });
-    const r2 = await replayDeadLetters({ kafka, logger, dlqTopic: topic.dlq, consumerGroup: groupOf(c2), idleTimeoutMs: 10_000 });
+    const r2 = await replayDeadLetters({
+      kafka,
+      logger,
+      dlqTopic: topic.dlq,
+      consumerGroup: groupOf(c2),
+      idleTimeoutMs: 10_000,
+    });
     expect(r2).toEqual({ replayed: 1, skipped: 1 });
-    await waitFor('group two processed its event after the replay', async () =>
-      (await inboxRow(groupOf(c2), e2.eventId))?.status === 'processed',
+    await waitFor(
+      'group two processed its event after the replay',
+      async () => (await inboxRow(groupOf(c2), e2.eventId))?.status === 'processed',
     );
   });
 });

@@ -39,7 +39,12 @@ export const uid = (): string => randomBytes(4).toString('hex');
 /** The registry topic of the events the tests write (`ticket.voided`). */
 export const SOURCE_TOPIC = TOPICS.tickets.name;
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, everyMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -71,7 +76,12 @@ export async function createTestDb(prefix = 'admit_it_messaging'): Promise<TestD
   const name = `${prefix}_${uid()}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
   const url = `postgres://postgres@127.0.0.1:5432/${name}`;
-  const ds = new DataSource({ type: 'postgres', url, synchronize: false, extra: { max: 12, connectionTimeoutMillis: 5000 } });
+  const ds = new DataSource({
+    type: 'postgres',
+    url,
+    synchronize: false,
+    extra: { max: 12, connectionTimeoutMillis: 5000 },
+  });
   await ds.initialize();
   const qr = ds.createQueryRunner();
   try {
@@ -110,7 +120,10 @@ export function newKafka(clientId = `it-messaging-${uid()}`): Kafka {
 export type TestTopic = { name: string; dlq: string; partitions: number; remove(): Promise<void> };
 
 /** A private topic with the partition count of `tickets`, and its one-partition dead-letter topic. */
-export async function createTestTopic(kafka: Kafka, partitions: number = TOPICS.tickets.partitions): Promise<TestTopic> {
+export async function createTestTopic(
+  kafka: Kafka,
+  partitions: number = TOPICS.tickets.partitions,
+): Promise<TestTopic> {
   const name = `it.messaging.${uid()}.tickets`;
   const admin = kafka.admin();
   await admin.connect();
@@ -150,7 +163,12 @@ export type SendObserver = (relay: string, run: () => Promise<unknown>) => Promi
  * else changes: the relay's own producer options, partitioner, acks and idempotence are kept).
  * `observe` wraps each send (to measure concurrency or slow sends down).
  */
-export function relayKafka(kafka: Kafka, aliases: Record<string, string>, label = 'relay', observe?: SendObserver): Kafka {
+export function relayKafka(
+  kafka: Kafka,
+  aliases: Record<string, string>,
+  label = 'relay',
+  observe?: SendObserver,
+): Kafka {
   const rename = (t: string): string => aliases[t] ?? t;
   const around = <T>(run: () => Promise<T>): Promise<T> => (observe ? (observe(label, run) as Promise<T>) : run());
   return new Proxy(kafka, {
@@ -163,7 +181,10 @@ export function relayKafka(kafka: Kafka, aliases: Record<string, string>, label 
           producer.send = (record: ProducerRecord) => around(() => send({ ...record, topic: rename(record.topic) }));
           producer.sendBatch = (batch: ProducerBatch) =>
             around(() =>
-              sendBatch({ ...batch, topicMessages: (batch.topicMessages ?? []).map((tm) => ({ ...tm, topic: rename(tm.topic) })) }),
+              sendBatch({
+                ...batch,
+                topicMessages: (batch.topicMessages ?? []).map((tm) => ({ ...tm, topic: rename(tm.topic) })),
+              }),
             );
           return producer;
         };
@@ -180,7 +201,11 @@ export async function readTopic(
   enough: (messages: { partition: number; message: KafkaMessage }[]) => boolean,
   timeoutMs = 20_000,
 ): Promise<{ partition: number; message: KafkaMessage }[]> {
-  const consumer = kafka.consumer({ groupId: `it-reader-${uid()}`, allowAutoTopicCreation: false, maxWaitTimeInMs: 250 });
+  const consumer = kafka.consumer({
+    groupId: `it-reader-${uid()}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 250,
+  });
   const seen: { partition: number; message: KafkaMessage }[] = [];
   await consumer.connect();
   try {
@@ -216,7 +241,12 @@ export function header(message: KafkaMessage, name: string): string | undefined 
 
 /** A plain producer on the same partitioner as the relay (for raw / malformed records). */
 export async function rawProducer(kafka: Kafka): Promise<Producer> {
-  const p = kafka.producer({ createPartitioner: PARTITIONER, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const p = kafka.producer({
+    createPartitioner: PARTITIONER,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
   await p.connect();
   return p;
 }
@@ -341,7 +371,8 @@ export async function startConsumer(
     handlers: {
       'ticket.voided': async (payload, ctx) => {
         calls.set(ctx.envelope.eventId, (calls.get(ctx.envelope.eventId) ?? 0) + 1);
-        if (state.broken && payload.ticketId.startsWith(state.poisonPrefix)) throw new Error(`cannot handle ${payload.ticketId}`);
+        if (state.broken && payload.ticketId.startsWith(state.poisonPrefix))
+          throw new Error(`cannot handle ${payload.ticketId}`);
         const seq = Number(payload.reason.replace(/^seq:/, ''));
         await ctx.manager.query(
           `INSERT INTO it_effect (consumer_group, event_id, aggregate_id, seq, kafka_partition, kafka_offset) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -390,10 +421,7 @@ export function newRelay(
  * A DataSource whose query runners pass every statement to `intercept` first (which may throw,
  * e.g. to simulate a crash between the broker's ack and the outbox UPDATE).
  */
-export function interceptingDataSource(
-  ds: DataSource,
-  intercept: (sql: string, result?: unknown) => void,
-): DataSource {
+export function interceptingDataSource(ds: DataSource, intercept: (sql: string, result?: unknown) => void): DataSource {
   return new Proxy(ds, {
     get(target, prop) {
       if (prop === 'createQueryRunner') {
@@ -420,9 +448,10 @@ export function interceptingDataSource(
 export type EffectRow = { event_id: string; aggregate_id: string; seq: number; id: string };
 
 export async function effects(ds: DataSource, groupId: string): Promise<EffectRow[]> {
-  return (await ds.query(`SELECT id, event_id, aggregate_id, seq FROM it_effect WHERE consumer_group = $1 ORDER BY id`, [
-    groupId,
-  ])) as EffectRow[];
+  return (await ds.query(
+    `SELECT id, event_id, aggregate_id, seq FROM it_effect WHERE consumer_group = $1 ORDER BY id`,
+    [groupId],
+  )) as EffectRow[];
 }
 
 /** Per aggregate, the seqs in the order the consumer applied them. */
@@ -449,4 +478,5 @@ export async function countWhere(ds: DataSource, sql: string, params: unknown[] 
 }
 
 export const newMerchant = (): string => `mch_it_${uid()}`;
-export const newAggregates = (n: number): string[] => Array.from({ length: n }, () => `ord_${randomUUID().slice(0, 13)}`);
+export const newAggregates = (n: number): string[] =>
+  Array.from({ length: n }, () => `ord_${randomUUID().slice(0, 13)}`);

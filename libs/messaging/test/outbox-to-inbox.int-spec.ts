@@ -42,7 +42,10 @@ describe('outbox → relay → Kafka → EventConsumer → inbox', () => {
     kafka = newKafka();
   });
   afterEach(async () => {
-    while (cleanup.length > 0) await cleanup.pop()?.().catch(() => undefined);
+    while (cleanup.length > 0)
+      await cleanup
+        .pop()?.()
+        .catch(() => undefined);
   });
   afterAll(async () => {
     await db.drop();
@@ -76,10 +79,9 @@ describe('outbox → relay → Kafka → EventConsumer → inbox', () => {
     expect(written).toHaveLength(240);
 
     // the outbox addressed them to the registry topic
-    const topics = (await db.ds.query(
-      `SELECT DISTINCT topic FROM outbox WHERE event_id = ANY($1::uuid[])`,
-      [written.map((e) => e.eventId)],
-    )) as { topic: string }[];
+    const topics = (await db.ds.query(`SELECT DISTINCT topic FROM outbox WHERE event_id = ANY($1::uuid[])`, [
+      written.map((e) => e.eventId),
+    ])) as { topic: string }[];
     expect(topics.map((t) => t.topic)).toEqual([SOURCE_TOPIC]);
 
     await processedOnce(group, written);
@@ -124,7 +126,9 @@ describe('outbox → relay → Kafka → EventConsumer → inbox', () => {
     expect(await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE message_key = $1`, [lost])).toBe(0);
     expect(await countWhere(db.ds, `SELECT count(*) AS n FROM it_aggregate WHERE id = $1`, [lost])).toBe(0);
     expect(
-      await countWhere(db.ds, `SELECT count(*) AS n FROM inbox WHERE event_id = ANY($1::uuid[])`, [rolledBack.map((e) => e.eventId)]),
+      await countWhere(db.ds, `SELECT count(*) AS n FROM inbox WHERE event_id = ANY($1::uuid[])`, [
+        rolledBack.map((e) => e.eventId),
+      ]),
     ).toBe(0);
     const onKafka = await readAll(kafka, topic.name);
     expect(onKafka).toHaveLength(4);

@@ -46,7 +46,10 @@ describe('outbox relay', () => {
     kafka = newKafka();
   });
   afterEach(async () => {
-    while (cleanup.length > 0) await cleanup.pop()?.().catch(() => undefined);
+    while (cleanup.length > 0)
+      await cleanup
+        .pop()?.()
+        .catch(() => undefined);
   });
   afterAll(async () => {
     await db.drop();
@@ -67,10 +70,18 @@ describe('outbox relay', () => {
   }
 
   const published = (ids: string[]): Promise<number> =>
-    countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL AND event_id = ANY($1::uuid[])`, [ids]);
+    countWhere(
+      db.ds,
+      `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL AND event_id = ANY($1::uuid[])`,
+      [ids],
+    );
 
   async function expectExactlyOnceInOrder(consumer: TestConsumer, written: Envelope[]): Promise<void> {
-    await waitFor(`${written.length} effects`, async () => (await effects(db.ds, consumer.group)).length >= written.length, 60_000);
+    await waitFor(
+      `${written.length} effects`,
+      async () => (await effects(db.ds, consumer.group)).length >= written.length,
+      60_000,
+    );
     await sleep(1500); // a second effect would show up now
     const rows = await effects(db.ds, consumer.group);
     expect(rows).toHaveLength(written.length);
@@ -86,8 +97,9 @@ describe('outbox relay', () => {
 
     // relay A publishes part of the stream and is stopped while the writers go on
     const a = await started(newRelay(db, viaTopic, { batchSize: 20 }));
-    await waitFor('relay A published some', async () =>
-      (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL`)) >= 40,
+    await waitFor(
+      'relay A published some',
+      async () => (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL`)) >= 40,
     );
     await a.stop();
     const afterA = await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL`);
@@ -120,7 +132,9 @@ describe('outbox relay', () => {
     expect(new Set(ids)).toEqual(new Set(written.map((e) => e.eventId)));
     expect(records.length).toBeGreaterThan(300);
     expect(await consumer.count('duplicate')).toBe(records.length - 300);
-    expect(await countWhere(db.ds, `SELECT count(*) AS n FROM inbox WHERE consumer_group = $1`, [consumer.group])).toBe(300);
+    expect(await countWhere(db.ds, `SELECT count(*) AS n FROM inbox WHERE consumer_group = $1`, [consumer.group])).toBe(
+      300,
+    );
   });
 
   it('(g) two relays on one database: only one publishes at a time, nothing twice, per-aggregate order holds', async () => {
@@ -151,18 +165,26 @@ describe('outbox relay', () => {
     const denied = new Map<string, number>();
     const watchLock = (name: string) =>
       interceptingDataSource(db.ds, (sql, result) => {
-        if (result !== undefined && sql.includes('pg_try_advisory_xact_lock') && !(result as { ok: boolean }[])[0]?.ok) {
+        if (
+          result !== undefined &&
+          sql.includes('pg_try_advisory_xact_lock') &&
+          !(result as { ok: boolean }[])[0]?.ok
+        ) {
           denied.set(name, (denied.get(name) ?? 0) + 1);
         }
       });
 
     // phase 1: r1 is stuck inside a publish (holding the lock); r2 must not publish meanwhile
     gate = new Promise<void>((r) => (openGate = r));
-    await started(newRelay(db, relayKafka(kafka, { [SOURCE_TOPIC]: topic.name }, 'r1', observe), { dataSource: watchLock('r1') }));
+    await started(
+      newRelay(db, relayKafka(kafka, { [SOURCE_TOPIC]: topic.name }, 'r1', observe), { dataSource: watchLock('r1') }),
+    );
     const [firstAgg] = newAggregates(1) as [string];
     const first = await writeEvents(db.ds, merchant, firstAgg, 5);
     await oneBlocked;
-    await started(newRelay(db, relayKafka(kafka, { [SOURCE_TOPIC]: topic.name }, 'r2', observe), { dataSource: watchLock('r2') }));
+    await started(
+      newRelay(db, relayKafka(kafka, { [SOURCE_TOPIC]: topic.name }, 'r2', observe), { dataSource: watchLock('r2') }),
+    );
     await writeEvents(db.ds, merchant, firstAgg, 1).then((w) => first.push(...w));
     await sleep(1200);
     expect(sends.get('r2') ?? 0).toBe(0);
@@ -174,7 +196,11 @@ describe('outbox relay', () => {
     // phase 2: both relays race for a stream of concurrent writes
     const rest = await writeConcurrently(db.ds, merchant, newAggregates(20), 400, 4, 2);
     const written = [...first, ...rest];
-    await waitFor('all published', async () => (await published(written.map((e) => e.eventId))) === written.length, 60_000);
+    await waitFor(
+      'all published',
+      async () => (await published(written.map((e) => e.eventId))) === written.length,
+      60_000,
+    );
     await expectExactlyOnceInOrder(consumer, written);
 
     expect(maxInFlight).toBe(1);
