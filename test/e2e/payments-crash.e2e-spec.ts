@@ -1,4 +1,3 @@
-import { newId } from '@admit/contracts';
 import { call, eventually, paymentCode, startStack, type Stack } from '@admit/testing';
 
 /**
@@ -14,6 +13,11 @@ const CLIENT_CONCURRENCY = 60;
 /** Kill the payment service once this many captures have been sent; the rest go to the restarted one. */
 const KILL_AFTER = 200;
 const WINDOW_MS = 10_000;
+/** Orders are placed in ticketing before the captures start, this many at a time. */
+const ORDER_CONCURRENCY = 8;
+
+/** Capture i's amount, which is also its order's amount due (ten prices, one product each). */
+const amountOf = (i: number) => ({ value: 1000 + (i % 10) * 100, currency: 'CNY' });
 
 type PaymentRow = {
   id: string;
@@ -67,6 +71,50 @@ describe('payment service crash safety', () => {
     expect(onboard.status).toBe(201);
     const key: string = onboard.body.apiKey.secret;
 
+    // Real orders first (payment refuses orders it does not know): an attraction, ten products,
+    // TOTAL orders. Ticketing learns the merchant's key from the merchants topic: retry while 401.
+    const attraction = await eventually(
+      () =>
+        call('POST', `${urls.ticketing}/v1/attractions`, {
+          key,
+          body: { name: 'Crash Test Park', city: 'Suzhou', timezone: 'Asia/Shanghai' },
+        }),
+      (r) => r.status !== 401,
+    );
+    expect(attraction.status).toBe(201);
+    const products = await Promise.all(
+      Array.from({ length: 10 }, async (_, p) => {
+        const r = await call('POST', `${urls.ticketing}/v1/attractions/${attraction.body.id}/products`, {
+          key,
+          body: {
+            name: `Ticket ${p}`,
+            kind: 'admission',
+            price: amountOf(p),
+            entry: { maxEntries: 1, validity: 'day' },
+            requiresSlot: false,
+          },
+        });
+        expect(r.status).toBe(201);
+        return r.body.id as string;
+      }),
+    );
+    const orderIds: string[] = new Array<string>(TOTAL);
+    let placed = 0;
+    await Promise.all(
+      Array.from({ length: ORDER_CONCURRENCY }, async () => {
+        while (placed < TOTAL) {
+          const i = placed++;
+          const r = await call('POST', `${urls.ticketing}/v1/orders`, {
+            key,
+            body: { channel: 'counter', items: [{ productId: products[i % 10], quantity: 1 }] },
+            headers: { 'idempotency-key': `crash-order-${i}` },
+          });
+          expect(r.status).toBe(201);
+          orderIds[i] = r.body.id as string;
+        }
+      }),
+    );
+
     let sent = 0;
     let restarted: Promise<void> | undefined;
     let processingAtKill = -1;
@@ -91,8 +139,8 @@ describe('payment service crash safety', () => {
           const r = await call('POST', `${urls.payment}/v1/payments`, {
             key,
             body: {
-              orderId: newId('order'),
-              amount: { value: 100 + i, currency: 'CNY' },
+              orderId: orderIds[i],
+              amount: amountOf(i),
               paymentCode: paymentCode(last4),
             },
             headers: { 'idempotency-key': `crash-${i}` },

@@ -15,7 +15,8 @@ const MD5_KEY = 'admitsandboxdevkey0123456789abcd';
 const PARTNER = '2088000000000001';
 const WINDOW_MS = 12_000;
 
-const cny = (value: number) => ({ value, currency: 'CNY' as const });
+type Money = { value: number; currency: string };
+const cny = (value: number): Money => ({ value, currency: 'CNY' });
 
 // The project's testTimeout is not applied to this file's tests and hooks: set it here.
 jest.setTimeout(180_000);
@@ -37,6 +38,56 @@ describe('payments end to end', () => {
   let key: string;
   let merchantId: string;
   let otherKey: string;
+  /** A merchant's attraction in ticketing, and one admission product per price (created on demand). */
+  type Shop = { key: string; attractionId: string; products: Map<string, Promise<string>> };
+  let mine: Shop;
+  let other: Shop;
+
+  /** Ticketing learns the merchant's key from the merchants topic: retry while it answers 401. */
+  const openShop = async (k: string, name: string): Promise<Shop> => {
+    const attraction = await eventually(
+      () =>
+        call('POST', `${urls.ticketing}/v1/attractions`, {
+          key: k,
+          body: { name, city: 'Hangzhou', timezone: 'Asia/Shanghai' },
+        }),
+      (r) => r.status !== 401,
+    );
+    expect(attraction.status).toBe(201);
+    return { key: k, attractionId: attraction.body.id, products: new Map() };
+  };
+  const productFor = (shop: Shop, price: Money): Promise<string> => {
+    const id = `${price.value} ${price.currency}`;
+    let product = shop.products.get(id);
+    if (!product) {
+      product = call('POST', `${urls.ticketing}/v1/attractions/${shop.attractionId}/products`, {
+        key: shop.key,
+        body: {
+          name: `Ticket ${id}`,
+          kind: 'admission',
+          price,
+          entry: { maxEntries: 1, validity: 'day' },
+          requiresSlot: false,
+        },
+      }).then((r) => {
+        expect(r.status).toBe(201);
+        return r.body.id as string;
+      });
+      shop.products.set(id, product);
+    }
+    return product;
+  };
+  /** A real order in ticketing whose amount due is `amount` (one ticket at that price). */
+  const placeOrder = async (amount: Money, shop: Shop = mine): Promise<string> => {
+    const productId = await productFor(shop, amount);
+    const r = await call('POST', `${urls.ticketing}/v1/orders`, {
+      key: shop.key,
+      body: { channel: 'counter', items: [{ productId, quantity: 1 }] },
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.amountDue).toEqual(amount);
+    return r.body.id as string;
+  };
 
   const capture = (body: Record<string, unknown>, idem?: string, k = key) =>
     call('POST', `${urls.payment}/v1/payments`, {
@@ -108,6 +159,7 @@ describe('payments end to end', () => {
     key = m.apiKey.secret;
     merchantId = m.id;
     otherKey = (await onboard('Other Attraction')).apiKey.secret;
+    [mine, other] = await Promise.all([openShop(key, 'Lingyin Temple'), openShop(otherKey, 'Other Attraction')]);
   }, 180_000);
 
   afterAll(async () => {
@@ -192,7 +244,7 @@ describe('payments end to end', () => {
       for (const row of rows) {
         const run = (async () => {
           const first = await capture(
-            { orderId: newId('order'), amount: cny(4200), paymentCode: paymentCode(row.last4) },
+            { orderId: await placeOrder(cny(4200)), amount: cny(4200), paymentCode: paymentCode(row.last4) },
             `table-${row.last4}`,
           );
           expect(first.status).toBe(201);
@@ -236,17 +288,105 @@ describe('payments end to end', () => {
 
     it('a code that is not 16–24 digits is rejected with 400 before any wallet call', async () => {
       const code = '28123';
-      const r = await capture({ orderId: newId('order'), amount: cny(100), paymentCode: code });
+      const r = await capture({ orderId: await placeOrder(cny(100)), amount: cny(100), paymentCode: code });
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('VALIDATION_FAILED');
       expect(await tradesByCode(code)).toHaveLength(0);
     });
   });
 
+  describe("the order and the attraction must be the merchant's (known from ticketing's events)", () => {
+    const paymentsOf = (orderId: string) =>
+      stack.query<{ id: string }>('payment', 'SELECT id FROM payments WHERE order_id = $1', [orderId]);
+    const counts = async () =>
+      (
+        await stack.query<{ payments: number; outbox: number }>(
+          'payment',
+          'SELECT (SELECT count(*)::int FROM payments) AS payments, (SELECT count(*)::int FROM outbox) AS outbox',
+        )
+      )[0];
+
+    it('a payment for an order that does not exist → 404 after the wait; nothing written, no wallet trade', async () => {
+      const orderId = newId('order');
+      const code = paymentCode('0123');
+      const before = await counts();
+      const started = Date.now();
+      const r = await capture({ orderId, amount: cny(4200), paymentCode: code }, `unknown-${orderId}`);
+      expect(r.status).toBe(404);
+      expect(r.body.error).toMatchObject({ code: 'NOT_FOUND', message: 'No such order.' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2900); // PAYMENT_ORDER_WAIT_MS (3 s) first
+      expect(await paymentsOf(orderId)).toEqual([]);
+      expect(await tradesByCode(code)).toHaveLength(0);
+      expect(await counts()).toEqual(before);
+    });
+
+    it("a payment for another merchant's order → the same 404; nothing written, no wallet trade", async () => {
+      const orderId = await placeOrder(cny(4300), other);
+      const code = paymentCode('0123');
+      const r = await capture({ orderId, amount: cny(4300), paymentCode: code });
+      expect(r.status).toBe(404);
+      expect(r.body.error).toMatchObject({ code: 'NOT_FOUND', message: 'No such order.' });
+      expect(await paymentsOf(orderId)).toEqual([]);
+      expect(await tradesByCode(code)).toHaveLength(0);
+      // The order is known: its own merchant pays it.
+      const own = await capture({ orderId, amount: cny(4300), paymentCode: paymentCode('0123') }, undefined, otherKey);
+      expect(own.status).toBe(201);
+      expect(own.body.status).toBe('succeeded');
+    });
+
+    it("a payment in another currency than the order's → 422 CURRENCY_MISMATCH; nothing written", async () => {
+      const orderId = await placeOrder(cny(4400));
+      const code = paymentCode('0123');
+      const r = await capture({ orderId, amount: { value: 4400, currency: 'USD' }, paymentCode: code });
+      expect(r.status).toBe(422);
+      expect(r.body.error.code).toBe('CURRENCY_MISMATCH');
+      expect(await paymentsOf(orderId)).toEqual([]);
+      expect(await tradesByCode(code)).toHaveLength(0);
+    });
+
+    it('a payment right after placing the order (no pause) waits for the order and succeeds', async () => {
+      const productId = await productFor(mine, cny(4500));
+      const order = await call('POST', `${urls.ticketing}/v1/orders`, {
+        key,
+        body: { channel: 'counter', items: [{ productId, quantity: 1 }] },
+      });
+      expect(order.status).toBe(201);
+      const r = await capture({ orderId: order.body.id, amount: cny(4500), paymentCode: paymentCode('0123') });
+      expect(r.status).toBe(201);
+      expect(r.body).toMatchObject({ orderId: order.body.id, status: 'succeeded', amount: cny(4500) });
+    });
+
+    it("a gate key for another merchant's attraction → 404; for its own → 201", async () => {
+      const keysBefore = await stack.query<{ n: number }>('payment', 'SELECT count(*)::int AS n FROM api_keys');
+      for (const k of [key, stack.acquirerKey]) {
+        const r = await call('POST', `${urls.payment}/v1/merchants/${merchantId}/api-keys`, {
+          key: k,
+          body: { scope: 'gate', attractionId: other.attractionId },
+        });
+        expect(r.status).toBe(404);
+        expect(r.body.error).toMatchObject({ code: 'NOT_FOUND', message: 'No such attraction.' });
+      }
+      const unknown = await call('POST', `${urls.payment}/v1/merchants/${merchantId}/api-keys`, {
+        key,
+        body: { scope: 'gate', attractionId: newId('attraction') },
+      });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error).toMatchObject({ code: 'NOT_FOUND', message: 'No such attraction.' });
+      expect(await stack.query('payment', 'SELECT count(*)::int AS n FROM api_keys')).toEqual(keysBefore);
+
+      const own = await call('POST', `${urls.payment}/v1/merchants/${merchantId}/api-keys`, {
+        key,
+        body: { scope: 'gate', attractionId: mine.attractionId },
+      });
+      expect(own.status).toBe(201);
+      expect(own.body).toMatchObject({ scope: 'gate', merchantId, attractionId: mine.attractionId });
+    });
+  });
+
   describe('cross-currency', () => {
     it('records the exchange rate and settlement amount from the sync answer', async () => {
       const r = await capture({
-        orderId: newId('order'),
+        orderId: await placeOrder({ value: 1000, currency: 'USD' }),
         amount: { value: 1000, currency: 'USD' },
         paymentCode: paymentCode('0042'),
       });
@@ -262,7 +402,7 @@ describe('payments end to end', () => {
 
     it('records them when the resolver finds the payment by query', async () => {
       const r = await capture({
-        orderId: newId('order'),
+        orderId: await placeOrder({ value: 1200, currency: 'JPY' }),
         amount: { value: 1200, currency: 'JPY' },
         paymentCode: paymentCode('4042'),
       });
@@ -277,7 +417,11 @@ describe('payments end to end', () => {
   describe('refunds', () => {
     let paymentId: string;
     beforeAll(async () => {
-      const r = await capture({ orderId: newId('order'), amount: cny(10000), paymentCode: paymentCode('0500') });
+      const r = await capture({
+        orderId: await placeOrder(cny(10000)),
+        amount: cny(10000),
+        paymentCode: paymentCode('0500'),
+      });
       expect(r.body.status).toBe('succeeded');
       paymentId = r.body.id;
     });
@@ -335,7 +479,11 @@ describe('payments end to end', () => {
     });
 
     it('concurrent refunds cannot together exceed the payment (checked in PostgreSQL)', async () => {
-      const p = await capture({ orderId: newId('order'), amount: cny(10000), paymentCode: paymentCode('0501') });
+      const p = await capture({
+        orderId: await placeOrder(cny(10000)),
+        amount: cny(10000),
+        paymentCode: paymentCode('0501'),
+      });
       expect(p.body.status).toBe('succeeded');
       const replies = await Promise.all(
         Array.from({ length: 12 }, () => refund({ amount: cny(2000) }, undefined, p.body.id)),
@@ -350,7 +498,11 @@ describe('payments end to end', () => {
     });
 
     it('refuses refunds of payments that did not succeed, and of other merchants', async () => {
-      const failed = await capture({ orderId: newId('order'), amount: cny(500), paymentCode: paymentCode('3002') });
+      const failed = await capture({
+        orderId: await placeOrder(cny(500)),
+        amount: cny(500),
+        paymentCode: paymentCode('3002'),
+      });
       expect(failed.body.status).toBe('failed');
       const r = await refund({ amount: cny(100) }, undefined, failed.body.id);
       expect(r.status).toBe(409);
@@ -364,7 +516,7 @@ describe('payments end to end', () => {
       call('POST', `${urls.payment}/v1/payments/${id}/cancel`, { key: k, body: {} });
 
     it('reverses a succeeded payment (the wallet returns the money) and frees the order', async () => {
-      const orderId = newId('order');
+      const orderId = await placeOrder(cny(8800));
       const p = await capture({ orderId, amount: cny(8800), paymentCode: paymentCode('0777') });
       expect(p.body.status).toBe('succeeded');
       expect((await cancel(p.body.id, otherKey)).status).toBe(404);
@@ -389,7 +541,11 @@ describe('payments end to end', () => {
     });
 
     it('cancels a payment still waiting for the buyer (unpaid trade closed, not reversed)', async () => {
-      const p = await capture({ orderId: newId('order'), amount: cny(300), paymentCode: paymentCode('2100') });
+      const p = await capture({
+        orderId: await placeOrder(cny(300)),
+        amount: cny(300),
+        paymentCode: paymentCode('2100'),
+      });
       expect(p.body.status).toBe('processing');
       const c = await cancel(p.body.id);
       expect(c.status).toBe(200);
@@ -401,7 +557,11 @@ describe('payments end to end', () => {
     });
 
     it('refuses to cancel a refunded or a failed payment', async () => {
-      const p = await capture({ orderId: newId('order'), amount: cny(1000), paymentCode: paymentCode('0779') });
+      const p = await capture({
+        orderId: await placeOrder(cny(1000)),
+        amount: cny(1000),
+        paymentCode: paymentCode('0779'),
+      });
       const r = await call('POST', `${urls.payment}/v1/payments/${p.body.id}/refunds`, {
         key,
         body: { amount: cny(100) },
@@ -411,7 +571,11 @@ describe('payments end to end', () => {
       expect(c.status).toBe(409);
       expect(c.body.error.code).toBe('PAYMENT_HAS_REFUNDS');
       expect((await getPayment(p.body.id)).body.status).toBe('succeeded');
-      const f = await capture({ orderId: newId('order'), amount: cny(1000), paymentCode: paymentCode('6001') });
+      const f = await capture({
+        orderId: await placeOrder(cny(1000)),
+        amount: cny(1000),
+        paymentCode: paymentCode('6001'),
+      });
       expect((await cancel(f.body.id)).body.error.code).toBe('PAYMENT_NOT_CANCELLABLE');
     });
   });
@@ -425,7 +589,11 @@ describe('payments end to end', () => {
       );
 
     it('a signed notification is confirmed, applied once, and a resend changes nothing', async () => {
-      const p = await capture({ orderId: newId('order'), amount: cny(2500), paymentCode: paymentCode('1999') });
+      const p = await capture({
+        orderId: await placeOrder(cny(2500)),
+        amount: cny(2500),
+        paymentCode: paymentCode('1999'),
+      });
       expect(p.body.status).toBe('processing');
       await settle(p.body.id);
       // The sandbox sent its signed payByAccountAction notification to the service and got `success`.
@@ -448,7 +616,11 @@ describe('payments end to end', () => {
     });
 
     it('a tampered or unsigned notification is rejected and nothing changes', async () => {
-      const p = await capture({ orderId: newId('order'), amount: cny(2600), paymentCode: paymentCode('2222') });
+      const p = await capture({
+        orderId: await placeOrder(cny(2600)),
+        amount: cny(2600),
+        paymentCode: paymentCode('2222'),
+      });
       expect(p.body.status).toBe('processing');
       const form = signForm({
         notify_id: randomBytes(16).toString('hex'),
@@ -485,7 +657,7 @@ describe('payments end to end', () => {
 
   describe('no double charge', () => {
     it('50 concurrent identical requests (same Idempotency-Key) → one wallet trade, one succeeded payment', async () => {
-      const orderId = newId('order');
+      const orderId = await placeOrder(cny(6600));
       const code = paymentCode('1234');
       const body = { orderId, amount: cny(6600), paymentCode: code };
       const replies = await Promise.all(Array.from({ length: 50 }, () => capture(body, `same-key-${orderId}`)));
@@ -509,7 +681,7 @@ describe('payments end to end', () => {
     });
 
     it('50 concurrent requests for one order with different keys → one wallet trade, one succeeded payment', async () => {
-      const orderId = newId('order');
+      const orderId = await placeOrder(cny(7700));
       const code = paymentCode('1777');
       const replies = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
@@ -555,7 +727,11 @@ describe('payments end to end', () => {
     it.each(['bad_response_sign', 'http_500'])(
       'a refund whose answer is lost (%s) is retried with the same partner_refund_id and refunds once',
       async (fault) => {
-        const p = await capture({ orderId: newId('order'), amount: cny(9000), paymentCode: paymentCode('0901') });
+        const p = await capture({
+          orderId: await placeOrder(cny(9000)),
+          amount: cny(9000),
+          paymentCode: paymentCode('0901'),
+        });
         expect(p.body.status).toBe('succeeded');
         await arm({ fault, service: 'alipay.acquire.overseas.spot.refund', partnerTransId: p.body.id, count: 1 });
         const r = await call('POST', `${urls.payment}/v1/payments/${p.body.id}/refunds`, {
@@ -579,7 +755,11 @@ describe('payments end to end', () => {
     );
 
     it('a cancel the wallet asks to retry is retried on schedule until confirmed (202 meanwhile)', async () => {
-      const p = await capture({ orderId: newId('order'), amount: cny(1500), paymentCode: paymentCode('0902') });
+      const p = await capture({
+        orderId: await placeOrder(cny(1500)),
+        amount: cny(1500),
+        paymentCode: paymentCode('0902'),
+      });
       expect(p.body.status).toBe('succeeded');
       await arm({ fault: 'unknown_result', service: 'alipay.acquire.cancel', partnerTransId: p.body.id, count: 2 });
       const c = await call('POST', `${urls.payment}/v1/payments/${p.body.id}/cancel`, { key });
@@ -608,7 +788,11 @@ describe('payments end to end', () => {
     });
 
     it('a cancel never confirmed raises the alarm after the 2,3,3,5,5 s retries and never reports success', async () => {
-      const p = await capture({ orderId: newId('order'), amount: cny(1600), paymentCode: paymentCode('2903') });
+      const p = await capture({
+        orderId: await placeOrder(cny(1600)),
+        amount: cny(1600),
+        paymentCode: paymentCode('2903'),
+      });
       expect(p.body.status).toBe('processing');
       await arm({ fault: 'unknown_result', service: 'alipay.acquire.cancel', partnerTransId: p.body.id, count: 50 });
       const c = await call('POST', `${urls.payment}/v1/payments/${p.body.id}/cancel`, { key });
@@ -633,7 +817,11 @@ describe('payments end to end', () => {
 
     it('a pay answered SYSTEM_ERROR is unknown, resolved by query and cancel, never sent twice', async () => {
       await arm({ fault: 'system_error', service: 'alipay.acquire.overseas.spot.pay', count: 1 });
-      const p = await capture({ orderId: newId('order'), amount: cny(1700), paymentCode: paymentCode('0904') });
+      const p = await capture({
+        orderId: await placeOrder(cny(1700)),
+        amount: cny(1700),
+        paymentCode: paymentCode('0904'),
+      });
       expect(p.body.status).toBe('processing');
       const final = await settle(p.body.id);
       // The wallet never processed the pay: the window ended, the cancel closed the id, then failed.

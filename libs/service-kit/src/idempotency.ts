@@ -13,6 +13,7 @@ const IDEMPOTENT_KEY = 'admit:idempotent';
 export const Idempotent = () => SetMetadata(IDEMPOTENT_KEY, true);
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+const TRANSIENT_STATUSES = new Set([404, 409, 429]);
 /** How long an in-progress marker lives if its owner dies without finishing. */
 export const IN_PROGRESS_TTL_MS = 120_000;
 
@@ -156,8 +157,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       return body;
     } catch (err) {
       const admit = toAdmitError(err);
-      if (admit.status < 500 && admit.code !== 'REQUEST_IN_PROGRESS') {
+      if (admit.status < 500 && !TRANSIENT_STATUSES.has(admit.status)) {
         // A definite client error is part of the key's history: a retry gets the same answer.
+        // 404/409/429 may change (an order not yet known, a payment still in flight), so a
+        // retry with the same key runs again.
         const body = errorBody(requestIdOf(req), admit.code, admit.message, admit.details);
         const done: Stored = { state: 'done', hash, status: admit.status, body };
         await this.redis.eval(COMPLETE, 1, redisKey, token, JSON.stringify(done), IDEMPOTENCY_TTL_MS);

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PlatformModule, type Platform } from '@admit/service-kit';
 import type { PaymentSettings } from './config';
+import { KnownFacts } from './known/known-facts';
 import { MerchantsController } from './merchants/merchants.controller';
 import { MerchantsService } from './merchants/merchants.service';
 import { paymentMetrics } from './metrics';
@@ -24,6 +25,7 @@ export class PaymentModule {
       imports: [PlatformModule.forRoot(platform)],
       controllers: [MerchantsController, PaymentsController, RefundsController, NotificationsController],
       providers: [
+        KnownFacts,
         MerchantsService,
         PaymentStore,
         PaymentsService,

@@ -19,6 +19,8 @@ const schema = z
     WALLET_NOTIFY_URL: z.url({ protocol: /^https?$/ }).optional(),
     WALLET_TIMEOUT_MS: envInt(15000, 100, 120000),
     PAYMENT_SYNC_WAIT_MS: envInt(8000, 0, 60000),
+    /** How long a payment (or gate key) waits for its order (attraction) to be known from the events. */
+    PAYMENT_ORDER_WAIT_MS: envInt(3000, 0, 60000),
     /** How long the resolver keeps querying an unresolved payment before it cancels it. */
     PAYMENT_RESOLVE_WINDOW_MS: envInt(60000, 1000, 24 * 3600_000),
     /** How often the resolver looks for due work when nothing woke it. */
@@ -51,6 +53,8 @@ export type PaymentSettings = CommonSettings & {
     timeoutMs: number;
   };
   syncWaitMs: number;
+  /** Wait for an order or attraction not yet known from ticketing's events, before answering 404. */
+  orderWaitMs: number;
   resolver: {
     /** Query window of an unresolved payment, from its creation; then cancel. */
     windowMs: number;
@@ -74,6 +78,7 @@ export function loadPaymentSettings(env: NodeJS.ProcessEnv = process.env): Payme
       timeoutMs: e.WALLET_TIMEOUT_MS,
     },
     syncWaitMs: e.PAYMENT_SYNC_WAIT_MS,
+    orderWaitMs: e.PAYMENT_ORDER_WAIT_MS,
     resolver: {
       windowMs: e.PAYMENT_RESOLVE_WINDOW_MS,
       pollMs: e.PAYMENT_RESOLVER_POLL_MS,

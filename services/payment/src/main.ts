@@ -6,6 +6,7 @@ import { PaymentModule } from './app.module';
 import { loadPaymentSettings } from './config';
 import { PAYMENT_MIGRATIONS } from './database/migrations';
 import { PAYMENT_OPERATIONS } from './openapi';
+import { KnownFacts } from './known/known-facts';
 import { createWallet } from './wallet.provider';
 
 export async function startPayment(env: NodeJS.ProcessEnv = process.env) {
@@ -18,8 +19,16 @@ export async function startPayment(env: NodeJS.ProcessEnv = process.env) {
     title: 'Admit payment service',
     description: 'Merchants, API keys and wallet payments (Alipay overseas acquiring).',
     operations: PAYMENT_OPERATIONS,
-    topics: [TOPICS.merchants.name],
-    handlers: () => ({}),
+    topics: [TOPICS.merchants.name, TOPICS.orders.name, TOPICS.catalog.name],
+    // Ticketing's orders and attractions, projected so payments and gate keys can be checked.
+    handlers: (app) => {
+      const known = app.get(KnownFacts);
+      return {
+        'order.placed': (payload, { manager }) => known.onOrderPlaced(payload, manager),
+        'order.closed': (payload, { manager }) => known.onOrderClosed(payload, manager),
+        'attraction.created': (payload, { manager }) => known.onAttractionCreated(payload, manager),
+      };
+    },
     // Wallet notifications are form posts (application/x-www-form-urlencoded), parsed only on their route.
     configure: (app) => {
       app.use(

@@ -61,7 +61,13 @@ export const PAYMENT_OPERATIONS: Operation[] = [
     scopes: ['acquirer', 'merchant'],
     idempotent: true,
     body: createApiKeySchema,
-    responses: { 201: { description: 'key', schema: apiKeySchema } },
+    responses: {
+      201: { description: 'key', schema: apiKeySchema },
+      404: {
+        description:
+          "NOT_FOUND: another merchant, or (gate key) an attraction that is not this merchant's or not known within PAYMENT_ORDER_WAIT_MS",
+      },
+    },
     tags: ['merchants'],
   },
   {
@@ -85,7 +91,12 @@ export const PAYMENT_OPERATIONS: Operation[] = [
         description: 'the payment an earlier request with the same Idempotency-Key created',
         schema: paymentSchema,
       },
+      404: {
+        description:
+          "NOT_FOUND: the order is not this merchant's, or not known within PAYMENT_ORDER_WAIT_MS (nothing written, no wallet call)",
+      },
       409: { description: 'ORDER_ALREADY_PAID, PAYMENT_IN_PROGRESS or REQUEST_IN_PROGRESS' },
+      422: { description: "CURRENCY_MISMATCH (not the order's currency) or IDEMPOTENCY_KEY_REUSED" },
     },
     tags: ['payments'],
   },

@@ -4,6 +4,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { newId, type ApiScope } from '@admit/contracts';
 import { appendToOutbox, type Logger } from '@admit/messaging';
 import { AdmitError, hashSecret, LOGGER, type Principal } from '@admit/service-kit';
+import { KnownFacts } from '../known/known-facts';
 import { WALLET } from '../wallet.provider';
 import type { WalletGateway } from '../wallet';
 import type { CreateMerchant } from './merchants.dto';
@@ -45,6 +46,7 @@ export class MerchantsService {
     @Inject('DATA_SOURCE') private readonly ds: DataSource,
     @Inject(WALLET) private readonly wallet: WalletGateway,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly known: KnownFacts,
   ) {}
 
   async onboard(input: CreateMerchant) {
@@ -91,9 +93,18 @@ export class MerchantsService {
       address: input.city,
     });
     const status = outcome.kind === 'registered' ? 'registered' : outcome.kind === 'failed' ? 'failed' : 'pending';
-    const error = outcome.kind === 'failed' ? `${outcome.walletCode}: ${outcome.message}` : outcome.kind === 'unknown' ? outcome.reason : null;
+    const error =
+      outcome.kind === 'failed'
+        ? `${outcome.walletCode}: ${outcome.message}`
+        : outcome.kind === 'unknown'
+          ? outcome.reason
+          : null;
     if (status !== 'registered') this.logger.warn({ merchantId: id, outcome }, 'wallet registration not confirmed');
-    await this.ds.query(`UPDATE merchants SET wallet_registration = $2, wallet_registration_error = $3 WHERE id = $1`, [id, status, error]);
+    await this.ds.query(`UPDATE merchants SET wallet_registration = $2, wallet_registration_error = $3 WHERE id = $1`, [
+      id,
+      status,
+      error,
+    ]);
     return status;
   }
 
@@ -117,6 +128,10 @@ export class MerchantsService {
 
   async createKey(principal: Principal, merchantId: string, scope: 'merchant' | 'gate', attractionId: string | null) {
     await this.get(principal, merchantId);
+    // A gate key only for the merchant's own attraction (another's answers like an unknown one).
+    if (attractionId && !(await this.known.ownsAttraction(merchantId, attractionId))) {
+      throw AdmitError.notFound('attraction');
+    }
     return this.ds.transaction(async (m) => {
       // Lock the merchant so its events stay in order on the merchants stream.
       await m.query('SELECT 1 FROM merchants WHERE id = $1 FOR UPDATE', [merchantId]);
@@ -126,7 +141,10 @@ export class MerchantsService {
 
   async revokeKey(principal: Principal, keyId: string) {
     return this.ds.transaction(async (m) => {
-      const rows = (await m.query(`SELECT key_id, merchant_id, scope, revoked_at FROM api_keys WHERE key_id = $1 FOR UPDATE`, [keyId])) as {
+      const rows = (await m.query(
+        `SELECT key_id, merchant_id, scope, revoked_at FROM api_keys WHERE key_id = $1 FOR UPDATE`,
+        [keyId],
+      )) as {
         key_id: string;
         merchant_id: string | null;
         scope: ApiScope;

@@ -17,13 +17,24 @@ export type CreatePayment = z.infer<typeof createPaymentSchema>;
 /** The cancel takes no fields; an empty object (or no body) is fine. */
 export const cancelBodySchema = z.strictObject({}).optional();
 
+const EARLIEST = Date.parse('1970-01-01T00:00:00Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** A UTC instant PostgreSQL can compare: a real calendar date between 1970-01-01 and 9999-12-31. */
+const instantSchema = z.iso.datetime().refine((v) => {
+  const t = Date.parse(v);
+  return (
+    Number.isFinite(t) && t >= EARLIEST && t <= LATEST && new Date(t).toISOString().slice(0, 10) === v.slice(0, 10)
+  );
+}, 'must be a real UTC instant between 1970-01-01 and 9999-12-31');
+
 export const listPaymentsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).max(200).optional(),
   orderId: idSchema('order').optional(),
   status: z.enum(['processing', 'succeeded', 'failed', 'cancelled']).optional(),
-  createdFrom: z.iso.datetime().optional(),
-  createdTo: z.iso.datetime().optional(),
+  createdFrom: instantSchema.optional(),
+  createdTo: instantSchema.optional(),
 });
 
 const money = z.object({ value: z.number().int(), currency: z.string() });

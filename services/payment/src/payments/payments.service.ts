@@ -5,6 +5,7 @@ import { newId } from '@admit/contracts';
 import { currentFlow, type Logger } from '@admit/messaging';
 import { AdmitError, isUniqueViolation, LOGGER, type Principal } from '@admit/service-kit';
 import type { PaymentSettings } from '../config';
+import { KnownFacts } from '../known/known-facts';
 import { PAYMENT_SETTINGS } from '../tokens';
 import { WALLET } from '../wallet.provider';
 import type { PayInput, PayResult, WalletGateway } from '../wallet';
@@ -35,6 +36,7 @@ export class PaymentsService {
     @Inject(PAYMENT_SETTINGS) private readonly settings: PaymentSettings,
     private readonly store: PaymentStore,
     private readonly resolver: PaymentResolver,
+    private readonly known: KnownFacts,
   ) {}
 
   /**
@@ -42,6 +44,10 @@ export class PaymentsService {
    * before the wallet is called (client rule 1), so a crash can always be resolved by query; the
    * partial unique index allows one live payment per order and the (merchant, Idempotency-Key)
    * constraint makes a retried request find its first payment instead of charging again.
+   *
+   * The order must be known from ticketing's events and belong to the merchant (waiting up to
+   * PAYMENT_ORDER_WAIT_MS for it), else 404 with nothing written and no wallet call; a payment in
+   * another currency than the order's is refused (422 CURRENCY_MISMATCH).
    *
    * The row is inserted already claimed by this request (a lease on `next_attempt_at`): if the
    * process dies during the wallet call, the lease expires and the resolver takes over.
@@ -63,6 +69,16 @@ export class PaymentsService {
     if (idempotencyKey) {
       const existing = await this.byIdempotencyKey(merchantId, idempotencyKey);
       if (existing) return { payment: existing, created: false };
+    }
+    // The order must be this merchant's (another merchant's answers exactly like an unknown one).
+    // Its amount is not compared: coupons change what is due later; ticketing flags mismatches.
+    const order = await this.known.orderOf(merchantId, input.orderId);
+    if (!order) throw AdmitError.notFound('order');
+    if (order.currency !== input.amount.currency) {
+      throw AdmitError.unprocessable(
+        'CURRENCY_MISMATCH',
+        `The order is priced in ${order.currency}; pay it in that currency.`,
+      );
     }
     const id = newId('payment');
     const partnerTransId = id; // one payment row = one wallet trade id, forever

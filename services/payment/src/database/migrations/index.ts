@@ -1,4 +1,9 @@
 import { Initial1764144000000 } from './1764144000000-initial';
+import { KnownOrdersAttractions1764576000000 } from './1764576000000-known-orders-attractions';
 import { ResolverRefundsNotifications1764403200000 } from './1764403200000-resolver-refunds-notifications';
 
-export const PAYMENT_MIGRATIONS = [Initial1764144000000, ResolverRefundsNotifications1764403200000];
+export const PAYMENT_MIGRATIONS = [
+  Initial1764144000000,
+  ResolverRefundsNotifications1764403200000,
+  KnownOrdersAttractions1764576000000,
+];
