@@ -57,6 +57,7 @@ module.exports = tseslint.config(
             { sourceTag: 'scope:promotions', onlyDependOnLibsWithTags: ['scope:promotions', 'scope:shared'] },
             { sourceTag: 'scope:reporting', onlyDependOnLibsWithTags: ['scope:reporting', 'scope:shared'] },
             { sourceTag: 'scope:wallet', onlyDependOnLibsWithTags: ['scope:wallet', 'scope:shared'] },
+            { sourceTag: 'scope:gate', onlyDependOnLibsWithTags: ['scope:gate', 'scope:shared'] },
           ],
         },
       ],

@@ -241,6 +241,20 @@ export const orderRefundedV1 = z.object({
   refundedAt: isoTime,
 });
 
+/**
+ * Ticketing: a captured payment must be given back (it arrived after the hold expired and the
+ * capacity is gone, or its amount differs from the amount due). The payment service refunds
+ * `amount` of `paymentId` in full; key = order id. Additive (ticketing issue 4).
+ */
+export const orderRefundRequestedV1 = z.object({
+  orderId: z.string(),
+  merchantId: z.string(),
+  paymentId: z.string(),
+  amount: moneySchema,
+  reason: z.enum(['LATE_PAYMENT_SOLD_OUT', 'AMOUNT_MISMATCH', 'ORDER_CLOSED', 'DUPLICATE_PAYMENT']),
+  requestedAt: isoTime,
+});
+
 // ---------------------------------------------------------------- scans (ticketing service)
 export const scanRecordedV1 = z.object({
   scanId: z.string(),
@@ -253,6 +267,38 @@ export const scanRecordedV1 = z.object({
   result: z.enum(['admitted', 'rejected']),
   reason: z.string().nullable(),
   scannedAt: isoTime,
+});
+
+/**
+ * Ticketing: offline gates admitted the same ticket more often than it allows (found when their
+ * scans were uploaded); key = ticket id. Additive (ticketing issue 4).
+ */
+export const scanConflictV1 = z.object({
+  ticketId: z.string(),
+  orderId: z.string().nullable(),
+  merchantId: z.string(),
+  attractionId: z.string(),
+  scanId: z.string(),
+  gateId: z.string(),
+  scannedAt: isoTime,
+  previousScan: z.object({ gateId: z.string(), at: isoTime }).nullable(),
+  detectedAt: isoTime,
+});
+
+// ---------------------------------------------------------------- reconciliation (reporting service)
+/** One line of a wallet file that does not agree with Admit's ledger; key = reconciliation id. */
+export const reconciliationMismatchV1 = z.object({
+  reconciliationId: z.string(),
+  kind: z.enum(['transaction', 'settlement']),
+  date: z.string(),
+  status: z.enum(['missingInLedger', 'missingInWallet', 'amountMismatch', 'feeMismatch']),
+  lineNumber: z.number().int().nullable(),
+  walletTransactionId: z.string().nullable(),
+  partnerTransactionId: z.string().nullable(),
+  merchantId: z.string().nullable(),
+  expected: z.record(z.string(), z.unknown()).nullable(),
+  actual: z.record(z.string(), z.unknown()).nullable(),
+  detectedAt: isoTime,
 });
 
 /**
@@ -281,6 +327,17 @@ export const EVENT_REGISTRY = {
   'coupon.redeemed': { topic: TOPICS.coupons.name, aggregate: 'coupon', versions: { 1: couponRedeemedV1 } },
   'coupon.released': { topic: TOPICS.coupons.name, aggregate: 'coupon', versions: { 1: couponReleasedV1 } },
   'order.refunded': { topic: TOPICS.orders.name, aggregate: 'order', versions: { 1: orderRefundedV1 } },
+  'order.refund_requested': {
+    topic: TOPICS.orders.name,
+    aggregate: 'order',
+    versions: { 1: orderRefundRequestedV1 },
+  },
+  'scan.conflict': { topic: TOPICS.scans.name, aggregate: 'ticket', versions: { 1: scanConflictV1 } },
+  'reconciliation.mismatch': {
+    topic: TOPICS.reconciliations.name,
+    aggregate: 'reconciliation',
+    versions: { 1: reconciliationMismatchV1 },
+  },
 } as const satisfies Record<string, { topic: TopicName; aggregate: string; versions: Record<number, z.ZodType> }>;
 
 export type EventType = keyof typeof EVENT_REGISTRY;

@@ -5,3 +5,4 @@ export * from './events';
 export * from './ids';
 export * from './money';
 export * from './topics';
+export * from './ticket-code';

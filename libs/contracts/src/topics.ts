@@ -18,6 +18,8 @@ export const TOPICS = {
   scans: { name: 'scans', partitions: 6 },
   /** attractions and products (catalogue facts other services need); key = attraction id. */
   catalog: { name: 'catalog', partitions: 3 },
+  /** reporting: reconciliation differences for acquirer operations; key = reconciliation id. */
+  reconciliations: { name: 'reconciliations', partitions: 3 },
 } as const;
 
 export type TopicKey = keyof typeof TOPICS;

@@ -4,11 +4,15 @@ import { PROMOTIONS_SETTINGS, type PromotionsSettings } from './config';
 import { CouponsController } from './coupons/coupons.controller';
 import { CouponsService } from './coupons/coupons.service';
 import { MerchantsConsumer } from './merchants/merchants.consumer';
-import { OffersController } from './offers/offers.controller';
+import { CampaignsController } from './campaigns/campaigns.controller';
+import { CampaignsService } from './campaigns/campaigns.service';
+import { OffersController, OffersPageController } from './offers/offers.controller';
 import { OffersService } from './offers/offers.service';
 import { PurchasesConsumer } from './purchases/purchases.consumer';
 import { PurchasesController } from './purchases/purchases.controller';
 import { PurchasesService } from './purchases/purchases.service';
+import { RateLimiter } from './rate-limit';
+import { SagaConsumer } from './saga/saga.consumer';
 
 @Module({})
 export class PromotionsModule {
@@ -16,8 +20,17 @@ export class PromotionsModule {
     return {
       module: PromotionsModule,
       imports: [PlatformModule.forRoot(platform)],
-      controllers: [OffersController, CouponsController, PurchasesController],
+      controllers: [
+        CampaignsController,
+        OffersController,
+        OffersPageController,
+        CouponsController,
+        PurchasesController,
+      ],
       providers: [
+        CampaignsService,
+        RateLimiter,
+        SagaConsumer,
         OffersService,
         CouponsService,
         PurchasesService,

@@ -6,7 +6,7 @@ import { loadPromotionsSettings } from './config';
 import { PROMOTIONS_MIGRATIONS } from './database/migrations';
 import { MerchantsConsumer } from './merchants/merchants.consumer';
 import { PROMOTIONS_OPERATIONS } from './openapi';
-import { PurchasesConsumer } from './purchases/purchases.consumer';
+import { SagaConsumer } from './saga/saga.consumer';
 
 export async function startPromotions(env: NodeJS.ProcessEnv = process.env) {
   const settings = loadPromotionsSettings(env);
@@ -16,10 +16,10 @@ export async function startPromotions(env: NodeJS.ProcessEnv = process.env) {
     module: PromotionsModule.register(platform, settings) as never,
     title: 'Admit promotions service',
     description:
-      'Campaigns, offers and coupons; records the orders and purchases that coupons and post-purchase campaigns match on.',
+      'Campaigns, offers and coupons; the promotions side of the coupon saga (reserve, redeem, release) and post-purchase issuance.',
     operations: PROMOTIONS_OPERATIONS,
-    topics: [TOPICS.merchants.name, TOPICS.tickets.name, TOPICS.orders.name],
-    handlers: (app) => ({ ...app.get(MerchantsConsumer).handlers(), ...app.get(PurchasesConsumer).handlers() }),
+    topics: [TOPICS.merchants.name, TOPICS.tickets.name, TOPICS.orders.name, TOPICS.catalog.name],
+    handlers: (app) => ({ ...app.get(MerchantsConsumer).handlers(), ...app.get(SagaConsumer).handlers() }),
   });
 }
 

@@ -1,11 +1,11 @@
 import 'reflect-metadata';
-import { TOPICS } from '@admit/contracts';
 import { createPlatform, runUntilSignal, startService } from '@admit/service-kit';
 import { ReportingModule } from './app.module';
 import { loadReportingSettings } from './config';
 import { REPORTING_MIGRATIONS } from './database/migrations';
 import { LedgerConsumer } from './ledger/ledger.consumer';
 import { REPORTING_OPERATIONS } from './openapi';
+import { REPORTING_TOPICS } from './topics';
 import { VisitorsConsumer } from './visitors/visitors.consumer';
 
 export async function startReporting(env: NodeJS.ProcessEnv = process.env) {
@@ -18,7 +18,7 @@ export async function startReporting(env: NodeJS.ProcessEnv = process.env) {
     description:
       'Daily bills (gross, discounts, refunds, fees, net), visitor flow and live occupancy, built from the event streams.',
     operations: REPORTING_OPERATIONS,
-    topics: [TOPICS.merchants.name, TOPICS.payments.name, TOPICS.tickets.name, TOPICS.scans.name, TOPICS.catalog.name],
+    topics: REPORTING_TOPICS,
     handlers: (app) => ({ ...app.get(LedgerConsumer).handlers(), ...app.get(VisitorsConsumer).handlers() }),
   });
 }

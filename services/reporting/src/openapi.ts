@@ -7,6 +7,12 @@ import {
   visitorFlowQuerySchema,
   visitorFlowSchema,
 } from './reports/reports.dto';
+import { feeRateBodySchema } from './ledger/fee-rates.controller';
+import {
+  createReconciliationSchema,
+  reconciliationQuerySchema,
+  reconciliationSchema,
+} from './reconciliation/reconciliation.dto';
 
 export const REPORTING_OPERATIONS: Operation[] = [
   {
@@ -49,5 +55,67 @@ export const REPORTING_OPERATIONS: Operation[] = [
       404: { description: "unknown attraction, or another merchant's" },
     },
     tags: ['reports'],
+  },
+  {
+    method: 'post',
+    path: '/v1/reconciliations',
+    summary:
+      'Reconcile a wallet transaction or settlement file (the text as the wallet publishes it, for one GMT+8 day) against the ledger. ' +
+      'Every line is matched by partner transaction id (payments: the payment id; refunds: the refund id; cancels/reversals: the wallet trade id) ' +
+      'and classified matched / missingInLedger / missingInWallet / amountMismatch (amount or currency) / feeMismatch. ' +
+      'Each difference is published as reconciliation.mismatch on the "reconciliations" topic. A malformed file → 422 MALFORMED_FILE naming the line.',
+    scopes: ['acquirer'],
+    body: createReconciliationSchema,
+    responses: {
+      201: { description: 'the stored reconciliation', schema: reconciliationSchema },
+      422: { description: 'MALFORMED_FILE (the detail names the line) or FILE_DATE_MISMATCH' },
+    },
+    tags: ['reconciliation'],
+  },
+  {
+    method: 'get',
+    path: '/v1/reconciliations',
+    summary: 'Stored reconciliations, newest first, with their summaries (no lines); ?date= filters on the file date',
+    scopes: ['acquirer'],
+    query: reconciliationQuerySchema,
+    responses: { 200: { description: 'a page of reconciliations' } },
+    tags: ['reconciliation'],
+  },
+  {
+    method: 'get',
+    path: '/v1/reconciliations/{id}',
+    summary: 'One reconciliation with all its lines; "Accept: text/csv" → the lines as CSV (amounts in major units)',
+    scopes: ['acquirer'],
+    responses: {
+      200: { description: 'the reconciliation', schema: reconciliationSchema },
+      404: { description: 'unknown id' },
+    },
+    tags: ['reconciliation'],
+  },
+  {
+    method: 'get',
+    path: '/v1/merchants/{id}/fee-rate',
+    summary: "The merchant discount rate (basis points) the ledger applies to the merchant's payments",
+    scopes: ['acquirer'],
+    responses: { 200: { description: '{ merchantId, mdrBps, isDefault }' }, 404: { description: 'unknown merchant' } },
+    tags: ['fees'],
+  },
+  {
+    method: 'put',
+    path: '/v1/merchants/{id}/fee-rate',
+    summary: 'Set the merchant discount rate in basis points (0–10000); applies to payments recorded afterwards',
+    scopes: ['acquirer'],
+    body: feeRateBodySchema,
+    responses: { 200: { description: '{ merchantId, mdrBps, isDefault }' }, 404: { description: 'unknown merchant' } },
+    tags: ['fees'],
+  },
+  {
+    method: 'get',
+    path: '/v1/dashboard/summary',
+    summary:
+      "The dashboard's data for one business date (default today in Asia/Shanghai): sales by merchant, last reconciliations, visitor flow per attraction",
+    scopes: ['acquirer'],
+    responses: { 200: { description: 'dashboard summary' } },
+    tags: ['dashboard'],
   },
 ];

@@ -3,6 +3,7 @@ import { PlatformModule, type Platform } from '@admit/service-kit';
 import { CatalogController } from './catalog/catalog.controller';
 import { CatalogService } from './catalog/catalog.service';
 import type { TicketingSettings } from './config';
+import { HoldExpiryWorker } from './orders/hold-expiry.worker';
 import { OrdersController } from './orders/orders.controller';
 import { OrdersService, TICKETING_SETTINGS } from './orders/orders.service';
 import { ScansController } from './scans/scans.controller';
@@ -20,6 +21,7 @@ export class TicketingModule {
       providers: [
         CatalogService,
         OrdersService,
+        HoldExpiryWorker,
         ScansService,
         { provide: TICKETING_SETTINGS, useValue: settings },
         { provide: TicketSigner, useValue: new TicketSigner(settings.signingKey, settings.keyId) },

@@ -12,6 +12,14 @@ const schema = z.object({
   PUBLIC_BASE_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:3002'),
   COUNTER_HOLD_MINUTES: envInt(5, 1, 24 * 60),
   ONLINE_HOLD_MINUTES: envInt(15, 1, 24 * 60),
+  /** Tests only: every hold lasts this many seconds (0 = use the minutes above). */
+  HOLD_SECONDS_OVERRIDE: envInt(0, 0, 24 * 3600),
+  /** How often the hold-expiry worker looks for expired holds. */
+  HOLD_SWEEP_MS: envInt(1000, 50, 60_000),
+  /** How long POST /v1/orders waits for coupon pricing before answering `pricing`. */
+  PRICING_WAIT_MS: envInt(2000, 0, 10_000),
+  /** Offline kits are valid for this many hours. */
+  OFFLINE_KIT_HOURS: envInt(24, 1, 24 * 7),
 });
 
 export type TicketingSettings = CommonSettings & {
@@ -19,6 +27,11 @@ export type TicketingSettings = CommonSettings & {
   keyId: string;
   publicBaseUrl: string;
   holdMinutes: { counter: number; online: number };
+  /** Hold length per channel in seconds (from the minutes, or the test override). */
+  holdSeconds: { counter: number; online: number };
+  holdSweepMs: number;
+  pricingWaitMs: number;
+  offlineKitHours: number;
 };
 
 export function loadTicketingSettings(env: NodeJS.ProcessEnv = process.env): TicketingSettings {
@@ -29,5 +42,12 @@ export function loadTicketingSettings(env: NodeJS.ProcessEnv = process.env): Tic
     keyId: e.TICKET_KEY_ID,
     publicBaseUrl: e.PUBLIC_BASE_URL.replace(/\/$/, ''),
     holdMinutes: { counter: e.COUNTER_HOLD_MINUTES, online: e.ONLINE_HOLD_MINUTES },
+    holdSeconds: {
+      counter: e.HOLD_SECONDS_OVERRIDE || e.COUNTER_HOLD_MINUTES * 60,
+      online: e.HOLD_SECONDS_OVERRIDE || e.ONLINE_HOLD_MINUTES * 60,
+    },
+    holdSweepMs: e.HOLD_SWEEP_MS,
+    pricingWaitMs: e.PRICING_WAIT_MS,
+    offlineKitHours: e.OFFLINE_KIT_HOURS,
   };
 }

@@ -16,11 +16,43 @@ export async function startTicketing(env: NodeJS.ProcessEnv = process.env) {
     title: 'Admit ticketing service',
     description: 'Attractions, products, orders, e-tickets and gate scans.',
     operations: TICKETING_OPERATIONS,
-    topics: [TOPICS.payments.name],
+    topics: [TOPICS.payments.name, TOPICS.coupons.name],
     handlers: (app) => {
       const orders = app.get(OrdersService);
       return {
         'payment.succeeded': (payload, { manager }) => orders.onPaymentSucceeded(payload, manager),
+        'coupon.reserved': (payload, { manager }) => orders.onCouponReserved(payload, manager),
+        'coupon.rejected': (payload, { manager }) => orders.onCouponRejected(payload, manager),
+        'refund.succeeded': (p, { manager }) =>
+          orders.onRefunded(
+            {
+              orderId: p.orderId,
+              merchantId: p.merchantId,
+              paymentId: p.paymentId,
+              refundId: p.refundId,
+              amount: p.amount,
+              refundedTotal: p.refundedTotal,
+              fullyRefunded: p.fullyRefunded,
+              at: p.succeededAt,
+            },
+            manager,
+          ),
+        'payment.cancelled': async (p, { manager }) => {
+          if (!p.reversed) return;
+          await orders.onRefunded(
+            {
+              orderId: p.orderId,
+              merchantId: p.merchantId,
+              paymentId: p.paymentId,
+              refundId: p.paymentId,
+              amount: p.amount,
+              refundedTotal: p.amount,
+              fullyRefunded: true,
+              at: p.cancelledAt,
+            },
+            manager,
+          );
+        },
       };
     },
   });

@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import type { Operation } from '@admit/service-kit';
-import { attractionSchema, createAttractionSchema, createProductSchema, productSchema } from './catalog/catalog.dto';
+import {
+  attractionSchema,
+  createAttractionSchema,
+  createProductSchema,
+  productSchema,
+  slotScheduleSchema,
+  slotSchema,
+} from './catalog/catalog.dto';
 import { createOrderSchema, orderSchema, ticketSchema } from './orders/orders.dto';
-import { scanSchema } from './scans/scans.service';
+import { batchSchema, offlineKitQuerySchema, scanSchema } from './scans/scans.service';
+import { availabilityQuerySchema } from './catalog/catalog.dto';
+import { offlineKitSchema } from '@admit/contracts';
 
 const page = (item: z.ZodType) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 const scanResult = z.object({
@@ -71,13 +80,46 @@ export const TICKETING_OPERATIONS: Operation[] = [
   {
     method: 'post',
     path: '/v1/orders',
-    summary: 'Place an order (counter or online); answers awaiting_payment with the amount due',
+    summary:
+      'Place an order (counter or online); holds slot capacity until holdExpiresAt; with a couponCode answers once pricing is done (≤ 2 s) or with status pricing',
     scopes: ['merchant'],
     idempotent: true,
     body: createOrderSchema,
     responses: {
       201: { description: 'order', schema: orderSchema },
-      422: { description: 'INVALID_ITEMS, MIXED_ATTRACTIONS, MIXED_CURRENCIES, COUPONS_UNAVAILABLE' },
+      200: { description: 'replayed for the same Idempotency-Key', schema: orderSchema },
+      409: { description: 'SOLD_OUT: a slot has not enough capacity left (nothing is written)' },
+      422: { description: 'INVALID_ITEMS, MIXED_ATTRACTIONS, MIXED_CURRENCIES' },
+    },
+    tags: ['orders'],
+  },
+  {
+    method: 'post',
+    path: '/v1/attractions/{id}/slots',
+    summary: 'Bulk-schedule time slots (local dates × local times in the attraction time zone)',
+    scopes: ['merchant'],
+    idempotent: true,
+    body: slotScheduleSchema,
+    responses: { 201: { description: 'how many slots were created', schema: z.object({ created: z.number() }) } },
+    tags: ['catalogue'],
+  },
+  {
+    method: 'get',
+    path: '/v1/attractions/{id}/availability',
+    summary: 'Slots of a local date with capacity, held, sold, available (query: date=YYYY-MM-DD)',
+    scopes: ['merchant', 'acquirer'],
+    query: availabilityQuerySchema,
+    responses: { 200: { description: 'slots', schema: z.object({ data: z.array(slotSchema) }) } },
+    tags: ['catalogue'],
+  },
+  {
+    method: 'post',
+    path: '/v1/orders/{id}/cancel',
+    summary: 'Cancel an open order: releases its held capacity (and, through order.closed, its coupon)',
+    scopes: ['merchant'],
+    responses: {
+      200: { description: 'order', schema: orderSchema },
+      409: { description: 'ORDER_NOT_CANCELLABLE' },
     },
     tags: ['orders'],
   },
@@ -111,6 +153,36 @@ export const TICKETING_OPERATIONS: Operation[] = [
     scopes: ['gate'],
     body: scanSchema,
     responses: { 200: { description: 'admitted or rejected with a reason', schema: scanResult } },
+    tags: ['gates'],
+  },
+  {
+    method: 'post',
+    path: '/v1/scans/batch',
+    summary:
+      'Upload offline scans: applied in scan-time order, idempotent per nonce; double use flagged as conflict and published (scan.conflict)',
+    scopes: ['gate'],
+    body: batchSchema,
+    responses: {
+      200: {
+        description: 'per-scan outcome (request order) and the number of conflicts',
+        schema: z.object({
+          data: z.array(scanResult.extend({ nonce: z.string(), conflict: z.boolean().optional() })),
+          conflicts: z.number(),
+        }),
+      },
+    },
+    tags: ['gates'],
+  },
+  {
+    method: 'get',
+    path: '/v1/gates/offline-kit',
+    summary: 'Offline kit for the gate key’s attraction: public keys, revoked ticket ids, validity',
+    scopes: ['gate'],
+    query: offlineKitQuerySchema,
+    responses: {
+      200: { description: 'kit', schema: offlineKitSchema },
+      403: { description: 'WRONG_ATTRACTION: the gate key is bound to another attraction' },
+    },
     tags: ['gates'],
   },
 ];

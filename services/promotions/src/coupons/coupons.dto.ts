@@ -22,3 +22,9 @@ export const couponSchema = z.object({
   validTo: z.string(),
 });
 export type Coupon = z.infer<typeof couponSchema>;
+
+export const claimCouponSchema = z.strictObject({
+  campaignId: idSchema('campaign'),
+  customerReference: z.string().trim().min(1).max(255),
+});
+export type ClaimCoupon = z.infer<typeof claimCouponSchema>;

@@ -17,17 +17,19 @@ export function productKindsOf(tickets: readonly { productKind: string }[]): str
 export class PurchasesConsumer {
   handlers(): HandlerMap {
     return {
-      'tickets.issued': (p, { manager }) => this.ticketsIssued(manager, p),
-      'order.placed': (p, { manager }) => this.orderPlaced(manager, p),
+      'tickets.issued': async (p, { manager }) => void (await this.ticketsIssued(manager, p)),
+      'order.placed': async (p, { manager }) => void (await this.orderPlaced(manager, p)),
     };
   }
 
-  async ticketsIssued(m: EntityManager, p: EventPayload<'tickets.issued'>): Promise<void> {
-    await m.query(
+  /** Records the purchase; true when it is new (false for a replay of the same order). */
+  async ticketsIssued(m: EntityManager, p: EventPayload<'tickets.issued'>): Promise<boolean> {
+    const rows = (await m.query(
       `INSERT INTO purchases (order_id, merchant_id, attraction_id, city, customer_reference, payment_id, amount_value, currency,
                               ticket_count, product_kinds, issued_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text[], $11)
-       ON CONFLICT (order_id) DO NOTHING`,
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING order_id`,
       [
         p.orderId,
         p.merchantId,
@@ -41,15 +43,18 @@ export class PurchasesConsumer {
         productKindsOf(p.tickets),
         p.issuedAt,
       ],
-    );
+    )) as unknown[];
+    return rows.length > 0;
   }
 
-  async orderPlaced(m: EntityManager, p: EventPayload<'order.placed'>): Promise<void> {
-    await m.query(
+  /** Records the order; true when it is new (false for a replay of the same order). */
+  async orderPlaced(m: EntityManager, p: EventPayload<'order.placed'>): Promise<boolean> {
+    const rows = (await m.query(
       `INSERT INTO orders_seen (order_id, merchant_id, attraction_id, channel, coupon_code, customer_reference, total_value,
                                 amount_due_value, currency, hold_expires_at, placed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT (order_id) DO NOTHING`,
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING order_id`,
       [
         p.orderId,
         p.merchantId,
@@ -63,6 +68,7 @@ export class PurchasesConsumer {
         p.holdExpiresAt,
         p.placedAt,
       ],
-    );
+    )) as unknown[];
+    return rows.length > 0;
   }
 }

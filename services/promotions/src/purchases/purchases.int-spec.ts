@@ -243,8 +243,8 @@ describe('promotions handlers (PostgreSQL)', () => {
     ).toEqual([]);
   });
 
-  it('reverts its migration cleanly', async () => {
-    await ds.undoLastMigration({ transaction: 'each' });
+  it('reverts its migrations cleanly', async () => {
+    for (let i = 0; i < PROMOTIONS_MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     const left = (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as {
       tablename: string;
     }[];

@@ -11,6 +11,10 @@ export type DailyDelta = {
   payments?: number;
   refundCount?: number;
   tickets?: number;
+  /** The wallet-settlement (CNY) side of gross and refunds, in minor units of `settlementCurrency`. */
+  settlementGross?: number;
+  settlementRefunds?: number;
+  settlementCurrency?: string | null;
 };
 
 /**
@@ -21,8 +25,8 @@ export type DailyDelta = {
 export async function bumpDailyTotals(m: EntityManager, key: DailyKey, d: DailyDelta): Promise<void> {
   await m.query(
     `INSERT INTO daily_totals (merchant_id, business_date, currency, gross_value, discount_value, refund_value, fee_value,
-                               payment_count, refund_count, ticket_count)
-     VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10)
+                               payment_count, refund_count, ticket_count, settlement_gross_value, settlement_refund_value, settlement_currency)
+     VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (merchant_id, business_date, currency) DO UPDATE SET
        gross_value = daily_totals.gross_value + EXCLUDED.gross_value,
        discount_value = daily_totals.discount_value + EXCLUDED.discount_value,
@@ -31,6 +35,9 @@ export async function bumpDailyTotals(m: EntityManager, key: DailyKey, d: DailyD
        payment_count = daily_totals.payment_count + EXCLUDED.payment_count,
        refund_count = daily_totals.refund_count + EXCLUDED.refund_count,
        ticket_count = daily_totals.ticket_count + EXCLUDED.ticket_count,
+       settlement_gross_value = daily_totals.settlement_gross_value + EXCLUDED.settlement_gross_value,
+       settlement_refund_value = daily_totals.settlement_refund_value + EXCLUDED.settlement_refund_value,
+       settlement_currency = COALESCE(daily_totals.settlement_currency, EXCLUDED.settlement_currency),
        updated_at = now()`,
     [
       key.merchantId,
@@ -43,6 +50,9 @@ export async function bumpDailyTotals(m: EntityManager, key: DailyKey, d: DailyD
       d.payments ?? 0,
       d.refundCount ?? 0,
       d.tickets ?? 0,
+      d.settlementGross ?? 0,
+      d.settlementRefunds ?? 0,
+      d.settlementCurrency ?? null,
     ],
   );
 }

@@ -7,6 +7,7 @@ import { REPORTING_SETTINGS, type ReportingSettings } from '../config';
 import { businessDate, isValidTimeZone } from '../time/zoned-time';
 import { bumpDailyTotals } from './daily-totals';
 import { mdrFee } from './fees';
+import { convertMinor } from './settlement';
 
 type Manager = EntityManager;
 
@@ -40,6 +41,7 @@ export class LedgerConsumer {
       'refund.succeeded': (p, { manager }) => this.refundSucceeded(manager, p),
       'payment.cancelled': (p, { manager }) => this.paymentCancelled(manager, p),
       'tickets.issued': (p, { manager }) => this.ticketsIssued(manager, p),
+      'coupon.redeemed': (p, { manager }) => this.couponRedeemed(manager, p),
     };
   }
 
@@ -65,31 +67,81 @@ export class LedgerConsumer {
   /** Counts the facts that arrived before the merchant's time zone was known. */
   private async countPending(m: Manager, merchantId: string, timezone: string): Promise<void> {
     const payments = (await m.query(
-      `SELECT payment_id, paid_at, currency, amount_value::text AS amount, fee_value::text AS fee
+      `SELECT payment_id, paid_at, currency, amount_value::text AS amount, fee_value::text AS fee,
+              COALESCE(settlement_value, amount_value)::text AS settlement, COALESCE(settlement_currency, currency) AS settlement_currency
        FROM ledger_payments WHERE merchant_id = $1 AND business_date IS NULL FOR UPDATE`,
       [merchantId],
-    )) as { payment_id: string; paid_at: Date; currency: string; amount: string; fee: string }[];
+    )) as {
+      payment_id: string;
+      paid_at: Date;
+      currency: string;
+      amount: string;
+      fee: string;
+      settlement: string;
+      settlement_currency: string;
+    }[];
     for (const r of payments) {
       const date = businessDate(r.paid_at, timezone);
       await m.query(`UPDATE ledger_payments SET business_date = $2 WHERE payment_id = $1`, [r.payment_id, date]);
       await bumpDailyTotals(
         m,
         { merchantId, date, currency: r.currency },
-        { gross: toInt(r.amount), fees: toInt(r.fee), payments: 1 },
+        {
+          gross: toInt(r.amount),
+          fees: toInt(r.fee),
+          payments: 1,
+          settlementGross: toInt(r.settlement),
+          settlementCurrency: r.settlement_currency,
+        },
       );
     }
     const refunds = (await m.query(
-      `SELECT refund_id, succeeded_at, currency, amount_value::text AS amount
-       FROM ledger_refunds WHERE merchant_id = $1 AND business_date IS NULL FOR UPDATE`,
+      `SELECT r.refund_id, r.succeeded_at, r.currency, r.amount_value::text AS amount, r.fee_value::text AS fee,
+              COALESCE(r.settlement_value, r.amount_value)::text AS settlement,
+              COALESCE(p.settlement_currency, r.currency) AS settlement_currency
+       FROM ledger_refunds r LEFT JOIN ledger_payments p ON p.payment_id = r.payment_id
+       WHERE r.merchant_id = $1 AND r.business_date IS NULL FOR UPDATE OF r`,
       [merchantId],
-    )) as { refund_id: string; succeeded_at: Date; currency: string; amount: string }[];
+    )) as {
+      refund_id: string;
+      succeeded_at: Date;
+      currency: string;
+      amount: string;
+      fee: string;
+      settlement: string;
+      settlement_currency: string;
+    }[];
     for (const r of refunds) {
       const date = businessDate(r.succeeded_at, timezone);
       await m.query(`UPDATE ledger_refunds SET business_date = $2 WHERE refund_id = $1`, [r.refund_id, date]);
       await bumpDailyTotals(
         m,
         { merchantId, date, currency: r.currency },
-        { refunds: toInt(r.amount), refundCount: 1 },
+        {
+          refunds: toInt(r.amount),
+          refundCount: 1,
+          fees: -toInt(r.fee),
+          settlementRefunds: toInt(r.settlement),
+          settlementCurrency: r.settlement_currency,
+        },
+      );
+    }
+    const discounts = (await m.query(
+      `SELECT coupon_id, order_id, redeemed_at, currency, amount_value::text AS amount
+       FROM ledger_discounts WHERE merchant_id = $1 AND business_date IS NULL FOR UPDATE`,
+      [merchantId],
+    )) as { coupon_id: string; order_id: string; redeemed_at: Date; currency: string; amount: string }[];
+    for (const d of discounts) {
+      const date = businessDate(d.redeemed_at, timezone);
+      await m.query(`UPDATE ledger_discounts SET business_date = $3 WHERE coupon_id = $1 AND order_id = $2`, [
+        d.coupon_id,
+        d.order_id,
+        date,
+      ]);
+      await bumpDailyTotals(
+        m,
+        { merchantId, date, currency: d.currency },
+        { gross: toInt(d.amount), discounts: toInt(d.amount) },
       );
     }
     const tickets = (await m.query(
@@ -169,7 +221,37 @@ export class LedgerConsumer {
       await bumpDailyTotals(
         m,
         { merchantId: p.merchantId, date, currency: p.amount.currency },
-        { gross: p.amount.value, fees: fee, payments: 1 },
+        {
+          gross: p.amount.value,
+          fees: fee,
+          payments: 1,
+          settlementGross: p.settlementAmount?.value ?? p.amount.value,
+          settlementCurrency: p.settlementAmount?.currency ?? p.amount.currency,
+        },
+      );
+    }
+  }
+
+  /**
+   * A coupon's discount, once per (coupon, order), on the day it was redeemed. The discount is what
+   * the visitor did not pay: gross counts it (list value = captured + discount) and `discounts`
+   * takes it off again, so net stays captured − refunds − fees.
+   */
+  async couponRedeemed(m: Manager, p: EventPayload<'coupon.redeemed'>): Promise<void> {
+    const timezone = await this.merchantTimezone(m, p.merchantId);
+    const date = timezone ? businessDate(p.redeemedAt, timezone) : null;
+    const inserted = (await m.query(
+      `INSERT INTO ledger_discounts (coupon_id, order_id, campaign_id, merchant_id, amount_value, currency, redeemed_at, business_date)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::date)
+       ON CONFLICT (coupon_id, order_id) DO NOTHING
+       RETURNING coupon_id`,
+      [p.couponId, p.orderId, p.campaignId, p.merchantId, p.discount.value, p.discount.currency, p.redeemedAt, date],
+    )) as unknown[];
+    if (inserted.length > 0 && date && p.discount.value > 0) {
+      await bumpDailyTotals(
+        m,
+        { merchantId: p.merchantId, date, currency: p.discount.currency },
+        { gross: p.discount.value, discounts: p.discount.value },
       );
     }
   }
@@ -199,9 +281,10 @@ export class LedgerConsumer {
     // The merchant row first, like every other fact, so lock order matches merchant.onboarded's.
     const timezone = await this.merchantTimezone(m, p.merchantId);
     const rows = (await m.query(
-      `SELECT (amount_value - refunded_value)::text AS remaining, currency FROM ledger_payments WHERE payment_id = $1 FOR UPDATE`,
+      `SELECT (amount_value - refunded_value)::text AS remaining, currency, fee_value::text AS fee
+       FROM ledger_payments WHERE payment_id = $1 FOR UPDATE`,
       [p.paymentId],
-    )) as { remaining: string; currency: string }[];
+    )) as { remaining: string; currency: string; fee: string }[];
     const payment = rows[0];
     if (!payment) {
       this.logger.info(
@@ -226,6 +309,8 @@ export class LedgerConsumer {
       currency: payment.currency,
       at: p.cancelledAt,
       partnerRefundId: null,
+      // The wallet returns the payment's fee on a cancel/reversal (never on a refund).
+      feeReturned: toInt(payment.fee),
     });
   }
 
@@ -242,16 +327,41 @@ export class LedgerConsumer {
       currency: string;
       at: string;
       partnerRefundId: string | null;
+      feeReturned?: number;
     },
   ): Promise<void> {
     const date = timezone ? businessDate(r.at, timezone) : null;
+    const payments = (await m.query(
+      `SELECT exchange_rate, settlement_currency FROM ledger_payments WHERE payment_id = $1`,
+      [r.paymentId],
+    )) as { exchange_rate: string | null; settlement_currency: string | null }[];
+    const pay = payments[0];
+    const settlementCurrency = pay?.settlement_currency ?? r.currency;
+    const settlement =
+      pay?.exchange_rate && pay.settlement_currency && pay.settlement_currency !== r.currency
+        ? convertMinor(r.value, r.currency, pay.settlement_currency, pay.exchange_rate)
+        : r.value;
+    const fee = r.feeReturned ?? 0;
     const inserted = (await m.query(
       `INSERT INTO ledger_refunds (refund_id, kind, payment_id, merchant_id, order_id, amount_value, currency, succeeded_at,
-                                   business_date, partner_refund_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10)
+                                   business_date, partner_refund_id, fee_value, settlement_value)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10, $11, $12)
        ON CONFLICT (refund_id) DO NOTHING
        RETURNING refund_id`,
-      [r.refundId, r.kind, r.paymentId, r.merchantId, r.orderId, r.value, r.currency, r.at, date, r.partnerRefundId],
+      [
+        r.refundId,
+        r.kind,
+        r.paymentId,
+        r.merchantId,
+        r.orderId,
+        r.value,
+        r.currency,
+        r.at,
+        date,
+        r.partnerRefundId,
+        fee,
+        settlement,
+      ],
     )) as unknown[];
     if (inserted.length === 0) return;
     await m.query(`UPDATE ledger_payments SET refunded_value = refunded_value + $2 WHERE payment_id = $1`, [
@@ -262,7 +372,13 @@ export class LedgerConsumer {
       await bumpDailyTotals(
         m,
         { merchantId: r.merchantId, date, currency: r.currency },
-        { refunds: r.value, refundCount: 1 },
+        {
+          refunds: r.value,
+          refundCount: 1,
+          fees: -fee,
+          settlementRefunds: settlement,
+          settlementCurrency,
+        },
       );
     }
   }

@@ -158,6 +158,12 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
       paymentCount: 1,
       refundCount: 0,
       ticketCount: 0,
+      settlement: {
+        currency: 'CNY',
+        gross: { value: 12_500, currency: 'CNY' },
+        refunds: { value: 0, currency: 'CNY' },
+        net: { value: 12_500, currency: 'CNY' },
+      },
     });
     const [row] = (await ds.query(
       `SELECT fee_bps, fee_value::int AS fee, business_date::text AS d FROM ledger_payments WHERE payment_id = $1`,
@@ -204,11 +210,18 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
         gross: { value: 5_250, currency: 'CNY' },
         discounts: { value: 0, currency: 'CNY' },
         refunds: { value: 4_000, currency: 'CNY' },
-        fees: { value: 31 + 100, currency: 'CNY' }, // 1250 × 2.5 % = 31.25 → 31; 4000 × 2.5 % = 100
-        net: { value: 5_250 - 4_000 - 131, currency: 'CNY' },
+        // 1250 × 2.5 % = 31.25 → 31; 4000 × 2.5 % = 100, returned by the wallet with the reversal
+        fees: { value: 31, currency: 'CNY' },
+        net: { value: 5_250 - 4_000 - 31, currency: 'CNY' },
         paymentCount: 2,
         refundCount: 1,
         ticketCount: 5,
+        settlement: {
+          currency: 'CNY',
+          gross: { value: 5_250, currency: 'CNY' },
+          refunds: { value: 4_000, currency: 'CNY' },
+          net: { value: 1_250, currency: 'CNY' },
+        },
       },
       {
         currency: 'JPY',
@@ -220,6 +233,12 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
         paymentCount: 1,
         refundCount: 0,
         ticketCount: 0,
+        settlement: {
+          currency: 'CNY',
+          gross: { value: 5_652, currency: 'CNY' },
+          refunds: { value: 0, currency: 'CNY' },
+          net: { value: 5_652, currency: 'CNY' },
+        },
       },
     ]);
     const may2 = await totals(mch.merchantId, '2026-05-02');
@@ -291,6 +310,32 @@ describe('reporting ledger handlers (PostgreSQL)', () => {
         expect.objectContaining({ gross: { value: 3_000, currency: 'CNY' }, paymentCount: 1 }),
       ]);
     }
+  });
+
+  it('counts a coupon discount once: gross carries it, discounts take it off, net stays captured − fees', async () => {
+    const mch = merchant('Asia/Shanghai');
+    await tx((m) => ledger.merchantOnboarded(m, mch));
+    const pay = payment(mch.merchantId, 4_000, '2026-06-01T04:00:00.000Z');
+    await tx((m) => ledger.paymentSucceeded(m, pay));
+    const redeemed: EventPayload<'coupon.redeemed'> = {
+      couponId: newId('coupon'),
+      campaignId: newId('campaign'),
+      merchantId: mch.merchantId,
+      orderId: pay.orderId,
+      discount: { value: 1_000, currency: 'CNY' },
+      redeemedAt: '2026-06-01T03:59:00.000Z',
+    };
+    await tx((m) => ledger.couponRedeemed(m, redeemed));
+    await tx((m) => ledger.couponRedeemed(m, redeemed)); // replay
+    expect(await totals(mch.merchantId, '2026-06-01')).toEqual([
+      expect.objectContaining({
+        gross: { value: 5_000, currency: 'CNY' },
+        discounts: { value: 1_000, currency: 'CNY' },
+        fees: { value: 24, currency: 'CNY' },
+        net: { value: 4_000 - 24, currency: 'CNY' },
+        paymentCount: 1,
+      }),
+    ]);
   });
 
   it('scopes the daily report: a merchant sees itself whatever it asks, the acquirer sees one or all', async () => {
@@ -398,6 +443,7 @@ describe('reporting visitor handlers (PostgreSQL)', () => {
 
 describe('reporting migration', () => {
   it('reverts cleanly', async () => {
+    await ds.undoLastMigration({ transaction: 'each' });
     await ds.undoLastMigration({ transaction: 'each' });
     const left = (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)) as {
       tablename: string;

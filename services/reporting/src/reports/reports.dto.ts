@@ -40,6 +40,13 @@ export const dailyTotalsSchema = z.object({
   paymentCount: z.number().int(),
   refundCount: z.number().int(),
   ticketCount: z.number().int(),
+  /** The same day in the wallet's settlement currency (CNY): captured and refunded at the wallet's rate. */
+  settlement: z.object({
+    currency: z.string(),
+    gross: reportMoney,
+    refunds: reportMoney,
+    net: reportMoney,
+  }),
 });
 export type DailyTotals = z.infer<typeof dailyTotalsSchema>;
 

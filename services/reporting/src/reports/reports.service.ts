@@ -15,12 +15,28 @@ type TotalsRow = {
   payment_count: string;
   refund_count: string;
   ticket_count: string;
+  settlement_currency: string | null;
+  settlement_gross: string;
+  settlement_refunds: string;
 };
 
 function toInt(text: string): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n)) throw new RangeError(`not a safe integer: ${text}`);
   return n;
+}
+
+/** The wallet-settlement side of one currency row: what the wallet books in its currency (CNY). */
+function settlementOf(r: TotalsRow) {
+  const currency = r.settlement_currency ?? r.currency;
+  const gross = toInt(r.settlement_gross);
+  const refunds = toInt(r.settlement_refunds);
+  return {
+    currency,
+    gross: { value: gross, currency },
+    refunds: { value: refunds, currency },
+    net: { value: gross - refunds, currency },
+  };
 }
 
 @Injectable()
@@ -47,7 +63,9 @@ export class ReportsService {
       `SELECT currency,
               sum(gross_value)::text AS gross, sum(discount_value)::text AS discounts, sum(refund_value)::text AS refunds,
               sum(fee_value)::text AS fees, sum(net_value)::text AS net,
-              sum(payment_count)::text AS payment_count, sum(refund_count)::text AS refund_count, sum(ticket_count)::text AS ticket_count
+              sum(payment_count)::text AS payment_count, sum(refund_count)::text AS refund_count, sum(ticket_count)::text AS ticket_count,
+              max(settlement_currency) AS settlement_currency,
+              sum(settlement_gross_value)::text AS settlement_gross, sum(settlement_refund_value)::text AS settlement_refunds
        FROM daily_totals
        WHERE business_date = $1::date AND ($2::text IS NULL OR merchant_id = $2)
        GROUP BY currency
@@ -68,6 +86,7 @@ export class ReportsService {
         paymentCount: toInt(r.payment_count),
         refundCount: toInt(r.refund_count),
         ticketCount: toInt(r.ticket_count),
+        settlement: settlementOf(r),
       })),
     };
   }

@@ -12,7 +12,13 @@ import {
   ZodPipe,
   type Principal,
 } from '@admit/service-kit';
-import { createAttractionSchema, createProductSchema, type CreateAttraction } from './catalog.dto';
+import {
+  availabilityQuerySchema,
+  createAttractionSchema,
+  createProductSchema,
+  slotScheduleSchema,
+  type CreateAttraction,
+} from './catalog.dto';
 import { CatalogService, toAttraction } from './catalog.service';
 
 function attractionId(id: string): string {
@@ -56,5 +62,20 @@ export class CatalogController {
   @RequireScopes('merchant', 'acquirer')
   products(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.catalog.listProducts(p, attractionId(id));
+  }
+
+  @Post(':id/slots')
+  @RequireScopes('merchant')
+  @Idempotent()
+  createSlots(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() body: unknown) {
+    const input = parseOr400(slotScheduleSchema, body);
+    return this.catalog.createSlots(p, attractionId(id), input);
+  }
+
+  @Get(':id/availability')
+  @RequireScopes('merchant', 'acquirer')
+  availability(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Query() query: unknown) {
+    const q = parseOr400(availabilityQuerySchema, query);
+    return this.catalog.availability(p, attractionId(id), q.date);
   }
 }

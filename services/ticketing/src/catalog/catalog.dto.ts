@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveMoneySchema, moneySchema } from '@admit/contracts';
+import { idSchema, positiveMoneySchema, moneySchema } from '@admit/contracts';
 
 const timezone = z
   .string()
@@ -61,3 +61,40 @@ export const productSchema = z.object({
   requiresSlot: z.boolean(),
 });
 export { positiveMoneySchema };
+
+const isoDate = z.iso.date();
+export const slotScheduleSchema = z
+  .strictObject({
+    from: isoDate,
+    to: isoDate,
+    times: z
+      .array(z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:MM (00:00 to 23:59)'))
+      .min(1)
+      .max(288)
+      .refine((t) => new Set(t).size === t.length, 'times must be distinct'),
+    durationMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
+    capacity: z.number().int().min(0).max(1_000_000),
+    productIds: z.array(idSchema('product')).min(1).max(50).optional(),
+  })
+  .superRefine((s, ctx) => {
+    const days = (Date.parse(s.to) - Date.parse(s.from)) / 86_400_000;
+    if (days < 0) ctx.addIssue({ code: 'custom', path: ['to'], message: 'to must not be before from' });
+    else if (days > 366) ctx.addIssue({ code: 'custom', path: ['to'], message: 'at most 367 days per schedule' });
+  });
+export type SlotSchedule = z.infer<typeof slotScheduleSchema>;
+
+export const availabilityQuerySchema = z.strictObject({ date: isoDate });
+
+export const slotSchema = z.object({
+  id: z.string(),
+  startsAt: z.string(),
+  endsAt: z.string(),
+  capacity: z.number(),
+  held: z.number(),
+  sold: z.number(),
+  available: z.number(),
+});

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { idSchema } from '@admit/contracts';
 import { AdmitError, CurrentPrincipal, Idempotent, RequireScopes, ZodPipe, type Principal } from '@admit/service-kit';
@@ -28,5 +28,13 @@ export class OrdersController {
   get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     if (!idSchema('order').safeParse(id).success) throw AdmitError.notFound('order');
     return this.orders.get(p, id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @RequireScopes('merchant')
+  cancel(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    if (!idSchema('order').safeParse(id).success) throw AdmitError.notFound('order');
+    return this.orders.cancel(p, id);
   }
 }

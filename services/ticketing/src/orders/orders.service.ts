@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId, type Currency, type EventPayload } from '@admit/contracts';
 import { appendToOutbox, type Logger } from '@admit/messaging';
 import { AdmitError, isUniqueViolation, LOGGER, type Principal } from '@admit/service-kit';
-import { merchantOf, type AttractionRow, type ProductRow } from '../catalog/catalog.service';
+import { merchantOf, type AttractionRow, type ProductRow, type SlotRow } from '../catalog/catalog.service';
 import type { TicketingSettings } from '../config';
 import { TicketSigner } from '../tickets/ticket-code';
 import { validityWindow } from '../tickets/validity';
@@ -25,8 +26,17 @@ type OrderRow = {
   customer_reference: string | null;
   hold_expires_at: Date | null;
   payment_id: string | null;
+  capacity: 'none' | 'held' | 'sold' | 'released';
+  coupon_reason: string | null;
+  flagged_reason: string | null;
+  refunded_value: string;
+  refund_requested_at: Date | null;
   created_at: Date;
 };
+type Closable = 'pricing' | 'awaiting_payment';
+const OPEN: Closable[] = ['pricing', 'awaiting_payment'];
+/** Units per slot of an order, sorted by slot id (a fixed lock order: no deadlocks). */
+type SlotUnits = { slotId: string; units: number }[];
 type ItemRow = { product_id: string; slot_id: string | null; quantity: number; unit_price_value: string };
 export type TicketRow = {
   id: string;
@@ -73,20 +83,37 @@ export class OrdersService {
       ])) as { id: string }[];
       if (found[0]) return { order: await this.get(principal, found[0].id), created: false };
     }
-    if (input.couponCode) {
-      throw AdmitError.unprocessable('COUPONS_UNAVAILABLE', 'Coupons are not accepted on orders yet.');
-    }
     const productIds = [...new Set(input.items.map((i) => i.productId))];
     const products = (await this.ds.query('SELECT * FROM products WHERE id = ANY($1) AND merchant_id = $2', [
       productIds,
       merchantId,
     ])) as ProductRow[];
     const byId = new Map(products.map((p) => [p.id, p]));
+    const slotIds = [...new Set(input.items.flatMap((i) => (i.slotId ? [i.slotId] : [])))];
+    const slots = (
+      slotIds.length > 0
+        ? await this.ds.query('SELECT * FROM slots WHERE id = ANY($1) AND merchant_id = $2', [slotIds, merchantId])
+        : []
+    ) as SlotRow[];
+    const slotById = new Map(slots.map((sl) => [sl.id, sl]));
+    const now = new Date();
     const details = input.items.flatMap((item, i) => {
       const p = byId.get(item.productId);
       if (!p) return [{ field: `items.${i}.productId`, code: 'NOT_FOUND', message: 'No such product.' }];
-      if (p.requires_slot || item.slotId)
-        return [{ field: `items.${i}.slotId`, code: 'UNSUPPORTED', message: 'Timed slots are not sold yet.' }];
+      if (!item.slotId) {
+        return p.requires_slot
+          ? [{ field: `items.${i}.slotId`, code: 'REQUIRED', message: 'This product is sold per time slot.' }]
+          : [];
+      }
+      const sl = slotById.get(item.slotId);
+      if (!sl || sl.attraction_id !== p.attraction_id)
+        return [{ field: `items.${i}.slotId`, code: 'NOT_FOUND', message: 'No such slot for this product.' }];
+      if (sl.product_ids && !sl.product_ids.includes(p.id))
+        return [
+          { field: `items.${i}.slotId`, code: 'NOT_APPLICABLE', message: 'The slot does not sell this product.' },
+        ];
+      if (new Date(sl.ends_at) <= now)
+        return [{ field: `items.${i}.slotId`, code: 'SLOT_ENDED', message: 'The slot is over.' }];
       return [];
     });
     if (details.length > 0) throw new AdmitError(422, 'INVALID_ITEMS', 'Some items cannot be ordered.', details);
@@ -102,14 +129,15 @@ export class OrdersService {
     if (!Number.isSafeInteger(total) || total > 100_000_000_00)
       throw AdmitError.unprocessable('AMOUNT_TOO_LARGE', 'The order total is too large.');
     const id = newId('order');
-    const holdMinutes = this.settings.holdMinutes[input.channel];
-    const holdExpiresAt = new Date(Date.now() + holdMinutes * 60_000);
+    const holdExpiresAt = new Date(Date.now() + this.settings.holdSeconds[input.channel] * 1000);
+    const units = slotUnits(input.items.map((i) => ({ slotId: i.slotId ?? null, quantity: i.quantity })));
+    const status = input.couponCode ? 'pricing' : 'awaiting_payment';
     try {
       await this.ds.transaction(async (m) => {
         await m.query(
           `INSERT INTO orders (id, merchant_id, attraction_id, idempotency_key, channel, status, total_value, discount_value, amount_due_value,
-                               currency, customer_reference, customer_email, customer_phone, hold_expires_at)
-           VALUES ($1, $2, $3, $4, $5, 'awaiting_payment', $6, 0, $6, $7, $8, $9, $10, $11)`,
+                               currency, customer_reference, customer_email, customer_phone, hold_expires_at, coupon_code, capacity)
+           VALUES ($1, $2, $3, $4, $5, $12, $6, 0, $6, $7, $8, $9, $10, $11, $13, $14)`,
           [
             id,
             merchantId,
@@ -122,6 +150,9 @@ export class OrdersService {
             input.customer?.email ?? null,
             input.customer?.phone ?? null,
             holdExpiresAt,
+            status,
+            input.couponCode ?? null,
+            units.length > 0 ? 'held' : 'none',
           ],
         );
         let line = 0;
@@ -153,12 +184,19 @@ export class OrdersService {
             }),
             total: { value: total, currency },
             amountDue: { value: total, currency },
-            couponCode: null,
+            couponCode: input.couponCode ?? null,
             customerReference: input.customer?.reference ?? null,
             holdExpiresAt: holdExpiresAt.toISOString(),
             placedAt: new Date().toISOString(),
           },
         });
+        // Capacity last: the slot rows stay locked only for the commit that follows.
+        const failed = await this.hold(m, units);
+        if (failed) {
+          throw new AdmitError(409, 'SOLD_OUT', 'Not enough capacity left in the slot.', [
+            { field: 'items', code: 'SOLD_OUT', message: `slot ${failed} cannot take this many visitors` },
+          ]);
+        }
       });
     } catch (err) {
       if (isUniqueViolation(err, 'orders_idempotency_uq') && idempotencyKey) {
@@ -170,7 +208,127 @@ export class OrdersService {
       }
       throw err;
     }
+    if (status === 'pricing') {
+      // The coupon saga usually answers within milliseconds; wait a bounded time for it.
+      const end = Date.now() + this.settings.pricingWaitMs;
+      while (Date.now() < end) {
+        await sleep(40);
+        const [row] = (await this.ds.query('SELECT status FROM orders WHERE id = $1', [id])) as { status: string }[];
+        if (row?.status !== 'pricing') break;
+      }
+    }
     return { order: await this.get(principal, id), created: true };
+  }
+
+  /**
+   * Holds capacity for every slot, one conditional UPDATE per slot (row lock only on that slot).
+   * Returns the first slot that cannot take its units, or null when all are held.
+   */
+  private async hold(m: EntityManager, units: SlotUnits): Promise<string | null> {
+    for (const u of units) {
+      const r: unknown = await m.query(
+        'UPDATE slots SET held = held + $2 WHERE id = $1 AND held + sold + $2 <= capacity RETURNING id',
+        [u.slotId, u.units],
+      );
+      if (affected(r) === 0) return u.slotId;
+    }
+    return null;
+  }
+
+  private async orderUnits(m: EntityManager, orderId: string): Promise<SlotUnits> {
+    const items = (await m.query('SELECT slot_id, quantity FROM order_items WHERE order_id = $1', [orderId])) as {
+      slot_id: string | null;
+      quantity: number;
+    }[];
+    return slotUnits(items.map((i) => ({ slotId: i.slot_id, quantity: i.quantity })));
+  }
+
+  /**
+   * Closes an open order (expired or cancelled) and releases its held capacity, exactly once:
+   * the caller holds the order row lock and the status transition is guarded.
+   */
+  async close(m: EntityManager, orderId: string, reason: 'expired' | 'cancelled'): Promise<boolean> {
+    const [o] = (await m.query('SELECT status, capacity, merchant_id FROM orders WHERE id = $1 FOR UPDATE', [
+      orderId,
+    ])) as OrderRow[];
+    if (!o || !OPEN.includes(o.status as Closable)) return false;
+    await m.query(
+      `UPDATE orders SET status = $2, updated_at = now(),
+              capacity = CASE WHEN capacity = 'held' THEN 'released' ELSE capacity END
+        WHERE id = $1 AND status = ANY($3)`,
+      [orderId, reason, OPEN],
+    );
+    if (o.capacity === 'held') {
+      for (const u of await this.orderUnits(m, orderId)) {
+        await m.query('UPDATE slots SET held = held - $2 WHERE id = $1', [u.slotId, u.units]);
+      }
+    }
+    await appendToOutbox(m, {
+      type: 'order.closed',
+      aggregateId: orderId,
+      merchantId: o.merchant_id,
+      payload: { orderId, merchantId: o.merchant_id, reason, closedAt: new Date().toISOString() },
+    });
+    return true;
+  }
+
+  /** `POST /v1/orders/{id}/cancel`: releases held capacity (promotions releases the coupon on order.closed). */
+  async cancel(principal: Principal, id: string) {
+    await this.get(principal, id);
+    await this.ds.transaction(async (m) => {
+      const [o] = (await m.query('SELECT status FROM orders WHERE id = $1 FOR UPDATE', [id])) as OrderRow[];
+      if (!o) throw AdmitError.notFound('order');
+      if (o.status === 'cancelled') return;
+      if (!OPEN.includes(o.status as Closable))
+        throw new AdmitError(409, 'ORDER_NOT_CANCELLABLE', `The order is ${o.status} and cannot be cancelled.`);
+      await this.close(m, id, 'cancelled');
+    });
+    return this.get(principal, id);
+  }
+
+  /**
+   * The hold-expiry sweep: expired open orders, locked with SKIP LOCKED (several instances and a
+   * restart never process one order twice; the guarded transition makes the release exactly once).
+   */
+  async expireDue(batch = 200): Promise<number> {
+    return this.ds.transaction(async (m) => {
+      const due = (await m.query(
+        `SELECT id FROM orders WHERE status = ANY($1) AND hold_expires_at <= now()
+          ORDER BY hold_expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [OPEN, batch],
+      )) as { id: string }[];
+      let n = 0;
+      for (const d of due) if (await this.close(m, d.id, 'expired')) n += 1;
+      return n;
+    });
+  }
+
+  /** Emits `order.refund_requested` (the payment service gives the money back) and flags the order. */
+  private async requestRefund(
+    m: EntityManager,
+    o: OrderRow,
+    p: EventPayload<'payment.succeeded'>,
+    reason: EventPayload<'order.refund_requested'>['reason'],
+    note: string,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE orders SET flagged_reason = $2, refund_requested_at = now(), updated_at = now() WHERE id = $1`,
+      [o.id, `${reason}: ${note}`],
+    );
+    await appendToOutbox(m, {
+      type: 'order.refund_requested',
+      aggregateId: o.id,
+      merchantId: o.merchant_id,
+      payload: {
+        orderId: o.id,
+        merchantId: o.merchant_id,
+        paymentId: p.paymentId,
+        amount: p.amount,
+        reason,
+        requestedAt: new Date().toISOString(),
+      },
+    });
+    this.logger.warn({ orderId: o.id, paymentId: p.paymentId, reason }, 'payment flagged; refund requested');
   }
 
   async get(principal: Principal, id: string) {
@@ -203,6 +361,10 @@ export class OrdersService {
         ? { holdExpiresAt: new Date(o.hold_expires_at).toISOString() }
         : {}),
       ...(o.payment_id ? { paymentId: o.payment_id } : {}),
+      ...(o.coupon_reason ? { couponRejection: o.coupon_reason } : {}),
+      ...(o.flagged_reason
+        ? { flagged: { reason: o.flagged_reason, refundRequested: o.refund_requested_at !== null } }
+        : {}),
       tickets: tickets.map((t) => this.toTicket(t)),
       createdAt: new Date(o.created_at).toISOString(),
     };
@@ -230,41 +392,79 @@ export class OrdersService {
       await m.query(`UPDATE orders SET flagged_reason = 'merchant mismatch', updated_at = now() WHERE id = $1`, [o.id]);
       return;
     }
-    if (o.status !== 'awaiting_payment') {
-      this.logger.warn(
-        { orderId: o.id, status: o.status, paymentId: p.paymentId },
-        'payment for an order not awaiting payment; flagged',
-      );
-      await m.query(`UPDATE orders SET flagged_reason = $2, updated_at = now() WHERE id = $1`, [
-        o.id,
-        `payment ${p.paymentId} while ${o.status}`,
-      ]);
+    if (o.status === 'paid' || o.status === 'fulfilled' || o.status === 'refunded') {
+      if (o.payment_id === p.paymentId) return;
+      await this.requestRefund(m, o, p, 'DUPLICATE_PAYMENT', `order already paid by ${o.payment_id}`);
       return;
     }
     if (p.amount.value !== Number(o.amount_due_value) || p.amount.currency !== o.currency) {
-      await m.query(`UPDATE orders SET flagged_reason = $2, updated_at = now() WHERE id = $1`, [
-        o.id,
-        `amount ${p.amount.value} ${p.amount.currency} differs from amount due`,
-      ]);
-      this.logger.error(
-        { orderId: o.id, paymentId: p.paymentId },
-        'payment amount differs from the amount due; flagged',
+      await this.requestRefund(
+        m,
+        o,
+        p,
+        'AMOUNT_MISMATCH',
+        `paid ${p.amount.value} ${p.amount.currency}, due ${o.amount_due_value} ${o.currency}`,
       );
       return;
     }
+    if (o.status === 'cancelled') {
+      await this.requestRefund(m, o, p, 'ORDER_CLOSED', 'payment after the order was cancelled');
+      return;
+    }
+    const units = await this.orderUnits(m, o.id);
+    if (o.capacity === 'held') {
+      // Held → sold, always within the slot's capacity.
+      for (const u of units)
+        await m.query('UPDATE slots SET held = held - $2, sold = sold + $2 WHERE id = $1', [u.slotId, u.units]);
+    } else if (o.capacity === 'released') {
+      // Late payment after the hold expired: sell again if the slots still have room.
+      const done: SlotUnits = [];
+      for (const u of units) {
+        const r: unknown = await m.query(
+          'UPDATE slots SET sold = sold + $2 WHERE id = $1 AND held + sold + $2 <= capacity RETURNING id',
+          [u.slotId, u.units],
+        );
+        if (affected(r) === 0) break;
+        done.push(u);
+      }
+      if (done.length < units.length) {
+        for (const u of done) await m.query('UPDATE slots SET sold = sold - $2 WHERE id = $1', [u.slotId, u.units]);
+        await this.requestRefund(m, o, p, 'LATE_PAYMENT_SOLD_OUT', 'paid after the hold expired; the slot is full');
+        return;
+      }
+      this.logger.info({ orderId: o.id, paymentId: p.paymentId }, 'late payment re-reserved capacity');
+    }
+    await m.query(
+      `UPDATE orders SET capacity = CASE WHEN capacity = 'none' THEN 'none' ELSE 'sold' END WHERE id = $1`,
+      [o.id],
+    );
     const attraction = (
       (await m.query('SELECT * FROM attractions WHERE id = $1', [o.attraction_id])) as AttractionRow[]
     )[0] as AttractionRow;
     const items = (await m.query(
-      `SELECT i.product_id, i.slot_id, i.quantity, p.kind, p.max_entries, p.validity
-         FROM order_items i JOIN products p ON p.id = i.product_id WHERE i.order_id = $1 ORDER BY i.line`,
+      `SELECT i.product_id, i.slot_id, i.quantity, p.kind, p.max_entries, p.validity, s.starts_at, s.ends_at
+         FROM order_items i JOIN products p ON p.id = i.product_id LEFT JOIN slots s ON s.id = i.slot_id
+        WHERE i.order_id = $1 ORDER BY i.line`,
       [o.id],
-    )) as (ItemRow & { kind: ProductRow['kind']; max_entries: number; validity: ProductRow['validity'] })[];
+    )) as (ItemRow & {
+      kind: ProductRow['kind'];
+      max_entries: number;
+      validity: ProductRow['validity'];
+      starts_at: Date | null;
+      ends_at: Date | null;
+    })[];
     const paidAt = new Date(p.paidAt);
     const issued: EventPayload<'tickets.issued'>['tickets'] = [];
     for (const item of items) {
       if (item.kind === 'add_on') continue;
-      const window = validityWindow(paidAt, attraction.timezone, item.validity);
+      const window = validityWindow(
+        paidAt,
+        attraction.timezone,
+        item.validity === 'slot' && !item.starts_at ? 'day' : item.validity,
+        item.starts_at && item.ends_at
+          ? { startsAt: new Date(item.starts_at), endsAt: new Date(item.ends_at) }
+          : undefined,
+      );
       for (let n = 0; n < item.quantity; n += 1) {
         const ticketId = newId('ticket');
         const code = this.signer.issue({
@@ -339,4 +539,118 @@ export class OrdersService {
       },
     });
   }
+
+  /** Coupon saga: the discount is reserved → the amount due is known. */
+  async onCouponReserved(p: EventPayload<'coupon.reserved'>, m: EntityManager): Promise<void> {
+    const [o] = (await m.query('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [p.orderId])) as OrderRow[];
+    if (!o || o.status !== 'pricing') {
+      this.logger.info({ orderId: p.orderId, status: o?.status }, 'coupon.reserved for an order not pricing; ignored');
+      return;
+    }
+    const total = Number(o.total_value);
+    const discount = p.discount.currency === o.currency ? Math.min(Math.max(0, p.discount.value), total) : 0;
+    await m.query(
+      `UPDATE orders SET status = 'awaiting_payment', discount_value = $2, amount_due_value = $3, coupon_reason = NULL,
+              updated_at = now() WHERE id = $1`,
+      [o.id, discount, total - discount],
+    );
+  }
+
+  /** Coupon saga: the coupon does not apply → the order stays payable at full price, reason kept. */
+  async onCouponRejected(p: EventPayload<'coupon.rejected'>, m: EntityManager): Promise<void> {
+    const [o] = (await m.query('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [p.orderId])) as OrderRow[];
+    if (!o || o.status !== 'pricing') return;
+    await m.query(
+      `UPDATE orders SET status = 'awaiting_payment', coupon_reason = $2, updated_at = now() WHERE id = $1`,
+      [o.id, p.reason],
+    );
+  }
+
+  /**
+   * `refund.succeeded` / reversed `payment.cancelled`: void the order's unused tickets (all of them
+   * still valid when fully refunded; for a partial refund as many unused tickets as the refunded
+   * share of the amount paid covers), publish `ticket.voided` and `order.refunded`.
+   */
+  async onRefunded(
+    r: {
+      orderId: string;
+      merchantId: string;
+      paymentId: string;
+      refundId: string;
+      amount: EventPayload<'refund.succeeded'>['amount'];
+      refundedTotal: EventPayload<'refund.succeeded'>['amount'];
+      fullyRefunded: boolean;
+      at: string;
+    },
+    m: EntityManager,
+  ): Promise<void> {
+    const [o] = (await m.query('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [r.orderId])) as OrderRow[];
+    if (!o || o.payment_id !== r.paymentId) {
+      // A refund of a flagged payment (never turned into tickets) or of an unknown order.
+      if (o) await m.query('UPDATE orders SET refunded_value = $2 WHERE id = $1', [o.id, r.refundedTotal.value]);
+      return;
+    }
+    const tickets = (await m.query(
+      `SELECT id, status, entries_left, max_entries FROM tickets WHERE order_id = $1 ORDER BY id FOR UPDATE`,
+      [o.id],
+    )) as { id: string; status: string; entries_left: number; max_entries: number }[];
+    let toVoid: string[];
+    if (r.fullyRefunded) {
+      toVoid = tickets.filter((t) => t.status === 'valid').map((t) => t.id);
+    } else {
+      const paid = Number(o.amount_due_value) || 1;
+      const covered = Math.min(tickets.length, Math.floor((r.refundedTotal.value * tickets.length) / paid));
+      const already = tickets.filter((t) => t.status === 'void').length;
+      toVoid = tickets
+        .filter((t) => t.status === 'valid' && t.entries_left === t.max_entries)
+        .slice(0, Math.max(0, covered - already))
+        .map((t) => t.id);
+    }
+    if (toVoid.length > 0) await m.query(`UPDATE tickets SET status = 'void' WHERE id = ANY($1)`, [toVoid]);
+    await m.query(
+      `UPDATE orders SET refunded_value = $2, updated_at = now(),
+              status = CASE WHEN $3 AND status IN ('paid', 'fulfilled') THEN 'refunded' ELSE status END
+        WHERE id = $1`,
+      [o.id, r.refundedTotal.value, r.fullyRefunded],
+    );
+    const now = new Date().toISOString();
+    for (const ticketId of toVoid) {
+      await appendToOutbox(m, {
+        type: 'ticket.voided',
+        aggregateId: o.id,
+        merchantId: o.merchant_id,
+        payload: { ticketId, orderId: o.id, merchantId: o.merchant_id, reason: 'refunded', voidedAt: now },
+      });
+    }
+    await appendToOutbox(m, {
+      type: 'order.refunded',
+      aggregateId: o.id,
+      merchantId: o.merchant_id,
+      payload: {
+        orderId: o.id,
+        merchantId: o.merchant_id,
+        paymentId: r.paymentId,
+        refundId: r.refundId,
+        amount: r.amount,
+        refundedTotal: r.refundedTotal,
+        fullyRefunded: r.fullyRefunded,
+        voidedTicketIds: toVoid,
+        refundedAt: r.at,
+      },
+    });
+  }
+}
+
+/** Units per slot, summed and sorted by slot id. */
+export function slotUnits(items: { slotId: string | null; quantity: number }[]): SlotUnits {
+  const sum = new Map<string, number>();
+  for (const i of items) if (i.slotId) sum.set(i.slotId, (sum.get(i.slotId) ?? 0) + i.quantity);
+  return [...sum.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([slotId, units]) => ({ slotId, units }));
+}
+
+/** Rows touched by an UPDATE … RETURNING through TypeORM's postgres driver ([rows, count]). */
+export function affected(result: unknown): number {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number')
+    return result[1];
+  return Array.isArray(result) ? result.length : 0;
 }

@@ -4,6 +4,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@admit/contracts';
 import { appendToOutbox } from '@admit/messaging';
 import { AdmitError, isUniqueViolation, type Principal } from '@admit/service-kit';
+import type { TicketingSettings } from '../config';
+import { TICKETING_SETTINGS } from '../orders/orders.service';
 import { TicketSigner } from '../tickets/ticket-code';
 
 export const scanSchema = z.strictObject({
@@ -15,11 +17,33 @@ export const scanSchema = z.strictObject({
 });
 export type ScanInput = z.infer<typeof scanSchema>;
 
+export const batchSchema = z.strictObject({
+  scans: z
+    .array(
+      z.strictObject({
+        code: z.string().min(1).max(1024),
+        gateId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'letters, digits and _.:- (1 to 64)'),
+        direction: z.enum(['in', 'out']).default('in'),
+        scannedAt: z.iso.datetime(),
+        nonce: z.string().min(1).max(128),
+        /** What the offline gate decided (default admitted: the visitor went in). */
+        offlineResult: z.enum(['admitted', 'rejected']).default('admitted'),
+      }),
+    )
+    .min(1)
+    .max(500),
+});
+export type BatchInput = z.infer<typeof batchSchema>;
+
+export const offlineKitQuerySchema = z.strictObject({ attractionId: z.string().min(1).max(64) });
+
 export type ScanResult = {
   result: 'admitted' | 'rejected';
   reason?: string;
   ticket?: { id: string; status: string; entriesLeft: number };
   previousScan?: { at: string; gateId: string };
+  /** Offline uploads only: an offline gate admitted a ticket that had no entry left. */
+  conflict?: boolean;
 };
 
 type TicketState = {
@@ -39,7 +63,65 @@ export class ScansService {
   constructor(
     @Inject('DATA_SOURCE') private readonly ds: DataSource,
     @Inject(TicketSigner) private readonly signer: TicketSigner,
+    @Inject(TICKETING_SETTINGS) private readonly settings: TicketingSettings,
   ) {}
+
+  private gateOf(principal: Principal) {
+    if (principal.scope !== 'gate' || !principal.attractionId || !principal.merchantId) {
+      throw new AdmitError(403, 'FORBIDDEN', 'Scans need a gate key bound to an attraction.');
+    }
+    return { keyId: principal.keyId, attractionId: principal.attractionId, merchantId: principal.merchantId };
+  }
+
+  /** The offline kit: public keys, the attraction's voided tickets, and how long it may be used. */
+  async offlineKit(principal: Principal, attractionId: string) {
+    const gate = this.gateOf(principal);
+    if (attractionId !== gate.attractionId)
+      throw new AdmitError(403, 'WRONG_ATTRACTION', 'This gate key is bound to another attraction.');
+    const revoked = (await this.ds.query(
+      `SELECT id FROM tickets WHERE attraction_id = $1 AND status = 'void' AND valid_to > now() ORDER BY id`,
+      [attractionId],
+    )) as { id: string }[];
+    const issuedAt = new Date();
+    return {
+      version: 1 as const,
+      attractionId,
+      gateKeyId: gate.keyId,
+      issuedAt: issuedAt.toISOString(),
+      validUntil: new Date(issuedAt.getTime() + this.settings.offlineKitHours * 3600_000).toISOString(),
+      publicKeys: this.signer.exportPublicKeys(),
+      revokedTicketIds: revoked.map((r) => r.id),
+    };
+  }
+
+  /**
+   * Offline scans uploaded later, applied in scan-time order, each idempotent per (gate key, nonce).
+   * A scan the offline gate admitted although the ticket had no entry left is a double use: it is
+   * recorded as a conflict (with the first use) and published as `scan.conflict`.
+   */
+  async batch(principal: Principal, input: BatchInput) {
+    const gate = this.gateOf(principal);
+    const ordered = input.scans
+      .map((sc, index) => ({ sc, index }))
+      .sort((a, b) => Date.parse(a.sc.scannedAt) - Date.parse(b.sc.scannedAt) || a.index - b.index);
+    const results: (ScanResult & { nonce: string; index: number })[] = [];
+    for (const { sc, index } of ordered) {
+      const input1: ScanInput = {
+        code: sc.code,
+        gateId: sc.gateId,
+        direction: sc.direction,
+        scannedAt: sc.scannedAt,
+        nonce: sc.nonce,
+      };
+      const r = await this.apply(gate, input1, new Date(sc.scannedAt), sc.offlineResult === 'admitted');
+      results.push({ index, nonce: sc.nonce, ...r });
+    }
+    results.sort((a, b) => a.index - b.index);
+    return {
+      data: results.map(({ index: _i, ...r }) => r),
+      conflicts: results.filter((r) => r.conflict).length,
+    };
+  }
 
   /**
    * One scan, atomically: the ticket row is locked, checked and decremented in the same
@@ -47,17 +129,23 @@ export class ScansService {
    * single-use ticket. A retried scan with the same nonce returns the first answer.
    */
   async scan(principal: Principal, input: ScanInput): Promise<ScanResult> {
-    if (principal.scope !== 'gate' || !principal.attractionId || !principal.merchantId) {
-      throw new AdmitError(403, 'FORBIDDEN', 'Scans need a gate key bound to an attraction.');
-    }
-    const gate = { keyId: principal.keyId, attractionId: principal.attractionId, merchantId: principal.merchantId };
+    const gate = this.gateOf(principal);
+    const scannedAt = input.scannedAt ? new Date(input.scannedAt) : new Date();
+    return this.apply(gate, input, scannedAt, false);
+  }
+
+  private async apply(
+    gate: { keyId: string; attractionId: string; merchantId: string },
+    input: ScanInput,
+    scannedAt: Date,
+    offlineAdmitted: boolean,
+  ): Promise<ScanResult> {
     if (input.nonce) {
       const prior = await this.byNonce(gate.keyId, input.nonce);
       if (prior) return prior;
     }
-    const scannedAt = input.scannedAt ? new Date(input.scannedAt) : new Date();
     try {
-      return await this.ds.transaction(async (m) => this.scanIn(m, gate, input, scannedAt));
+      return await this.ds.transaction(async (m) => this.scanIn(m, gate, input, scannedAt, offlineAdmitted));
     } catch (err) {
       if (input.nonce && isUniqueViolation(err, 'scans_nonce_uq')) {
         const prior = await this.byNonce(gate.keyId, input.nonce);
@@ -80,6 +168,7 @@ export class ScansService {
     gate: { keyId: string; attractionId: string; merchantId: string },
     input: ScanInput,
     scannedAt: Date,
+    offlineAdmitted = false,
   ): Promise<ScanResult> {
     const check = this.signer.check(input.code);
     let ticket: TicketState | undefined;
@@ -97,9 +186,42 @@ export class ScansService {
         : { result: 'rejected', reason: 'UNKNOWN_CODE' };
     }
     const scanId = newId('scan');
+    if (offlineAdmitted && ticket && response.reason === 'ALREADY_USED' && input.direction === 'in') {
+      response = { ...response, conflict: true };
+      await m.query(
+        `INSERT INTO scan_conflicts (id, ticket_id, attraction_id, scan_id, gate_id, scanned_at, first_gate_id, first_scanned_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          newId('scan'),
+          ticket.id,
+          gate.attractionId,
+          scanId,
+          input.gateId,
+          scannedAt,
+          response.previousScan?.gateId ?? null,
+          response.previousScan?.at ?? null,
+        ],
+      );
+      await appendToOutbox(m, {
+        type: 'scan.conflict',
+        aggregateId: ticket.id,
+        merchantId: gate.merchantId,
+        payload: {
+          ticketId: ticket.id,
+          orderId: ticket.order_id,
+          merchantId: gate.merchantId,
+          attractionId: gate.attractionId,
+          scanId,
+          gateId: input.gateId,
+          scannedAt: scannedAt.toISOString(),
+          previousScan: response.previousScan ?? null,
+          detectedAt: new Date().toISOString(),
+        },
+      });
+    }
     await m.query(
-      `INSERT INTO scans (id, ticket_id, attraction_id, gate_key_id, gate_id, direction, result, reason, nonce, response, scanned_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)`,
+      `INSERT INTO scans (id, ticket_id, attraction_id, gate_key_id, gate_id, direction, result, reason, nonce, response, scanned_at, offline)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)`,
       [
         scanId,
         ticket?.id ?? null,
@@ -112,6 +234,7 @@ export class ScansService {
         input.nonce ?? null,
         JSON.stringify(response),
         scannedAt,
+        offlineAdmitted,
       ],
     );
     await appendToOutbox(m, {

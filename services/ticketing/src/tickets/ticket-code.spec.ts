@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { verifyOffline } from '@admit/contracts';
 import { TicketSigner, verifyTicketCode } from './ticket-code';
 import { startOfLocalDay, validityWindow } from './validity';
 
@@ -34,6 +35,31 @@ describe('ticket codes', () => {
     const spki = old.exportPublicKeys()[0]!.spki;
     const rotated = new TicketSigner(key(), 'k2', { k1: spki });
     expect(rotated.check(code).ok).toBe(true);
+  });
+});
+
+describe('offline verification agrees with the service', () => {
+  it('admits exactly the codes the service accepts (same keys, same attraction, valid now)', () => {
+    const signer = new TicketSigner(key(), 'k1');
+    const other = new TicketSigner(key(), 'k1');
+    const now = new Date('2026-05-01T10:00:00Z');
+    const t = Math.floor(now.getTime() / 1000);
+    const kit = {
+      version: 1 as const,
+      attractionId: 'att_1',
+      gateKeyId: 'key_1',
+      issuedAt: now.toISOString(),
+      validUntil: new Date(now.getTime() + 3600_000).toISOString(),
+      publicKeys: signer.exportPublicKeys(),
+      revokedTicketIds: [],
+    };
+    const claims = { tid: 'tkt_1', att: 'att_1', nbf: t - 10, exp: t + 10, ent: 1 };
+    const good = signer.issue(claims);
+    const [body, sig] = good.split('.') as [string, string];
+    const codes = [good, other.issue(claims), `${body}.${sig.slice(0, -2)}AA`, 'junk', `${body}.`];
+    for (const code of codes) {
+      expect(verifyOffline(code, kit, now).result === 'admitted').toBe(signer.check(code).ok);
+    }
   });
 });
 

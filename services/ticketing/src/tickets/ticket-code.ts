@@ -1,23 +1,7 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import { createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { verifyTicketCode, type CodeCheck, type TicketClaims } from '@admit/contracts';
 
-/**
- * Ticket codes: `<base64url(payload JSON)>.<base64url(Ed25519 signature)>`. The payload carries
- * everything a gate needs without a database: ticket id, attraction, validity window (epoch
- * seconds), entries, and the key id that signed it (so keys can rotate).
- */
-export const ticketClaimsSchema = z.strictObject({
-  v: z.literal(1),
-  kid: z.string().min(1).max(16),
-  tid: z.string().min(1).max(64),
-  att: z.string().min(1).max(64),
-  nbf: z.number().int(),
-  exp: z.number().int(),
-  ent: z.number().int().min(1).max(1000),
-});
-export type TicketClaims = z.infer<typeof ticketClaimsSchema>;
-
-export type CodeCheck = { ok: true; claims: TicketClaims } | { ok: false; reason: 'FORGED' | 'UNKNOWN_CODE' };
+export { ticketClaimsSchema, verifyTicketCode, type CodeCheck, type TicketClaims } from '@admit/contracts';
 
 export class TicketSigner {
   private readonly privateKey: KeyObject;
@@ -59,25 +43,4 @@ export class TicketSigner {
       spki: key.export({ format: 'der', type: 'spki' }).toString('base64'),
     }));
   }
-}
-
-/** Verification with public keys only (used by the service and by offline gates). */
-export function verifyTicketCode(code: string, publicKeys: Map<string, KeyObject>): CodeCheck {
-  if (code.length > 1024) return { ok: false, reason: 'UNKNOWN_CODE' };
-  const parts = code.split('.');
-  if (parts.length !== 2 || !parts[0] || !parts[1] || !/^[A-Za-z0-9_-]+$/.test(parts[0] + parts[1])) {
-    return { ok: false, reason: 'UNKNOWN_CODE' };
-  }
-  let claims: TicketClaims;
-  try {
-    const parsed = ticketClaimsSchema.safeParse(JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')));
-    if (!parsed.success) return { ok: false, reason: 'FORGED' };
-    claims = parsed.data;
-  } catch {
-    return { ok: false, reason: 'UNKNOWN_CODE' };
-  }
-  const key = publicKeys.get(claims.kid);
-  if (!key) return { ok: false, reason: 'FORGED' };
-  const good = verify(null, Buffer.from(parts[0], 'ascii'), key, Buffer.from(parts[1], 'base64url'));
-  return good ? { ok: true, claims } : { ok: false, reason: 'FORGED' };
 }

@@ -1,3 +1,4 @@
 import { Initial1764144000000 } from './1764144000000-initial';
+import { SlotsHolds1764489600000 } from './1764489600000-slots-holds';
 
-export const TICKETING_MIGRATIONS = [Initial1764144000000];
+export const TICKETING_MIGRATIONS = [Initial1764144000000, SlotsHolds1764489600000];
