@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { idSchema } from '@admit/contracts';
 import { FLOW_INTERVALS, type FlowInterval } from '../visitors/flow';
 
-const dateSchema = z.iso.date({ message: 'must be a calendar date YYYY-MM-DD' });
+/** A calendar date PostgreSQL and JavaScript both handle: 1970-01-01 … 9999-12-30. */
+const dateSchema = z.iso
+  .date({ message: 'must be a calendar date YYYY-MM-DD' })
+  .refine((d) => d >= '1970-01-01' && d <= '9999-12-30', 'must be between 1970-01-01 and 9999-12-30');
 
 /** `GET /v1/reports/daily?date=&merchantId=` */
 export const dailyReportQuerySchema = z.strictObject({
