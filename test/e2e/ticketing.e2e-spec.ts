@@ -357,6 +357,11 @@ describe('ticketing end to end', () => {
       reason: 'LATE_PAYMENT_SOLD_OUT',
     });
     expect((await availability(tomorrow())).find((s) => s.id === slot2.id)).toMatchObject({ held: 1, sold: 0 });
+    // The payment service acts on the request: the visitor gets the money back, automatically.
+    await eventually(
+      () => call('GET', `${stack.urls.payment}/v1/payments/${payment.body.id}`, { key: merchantKey }),
+      (r) => r.body?.refundedAmount?.value === 3000,
+    );
   });
 
   it('flags an amount mismatch and requests a refund; no tickets', async () => {
@@ -374,6 +379,15 @@ describe('ticketing end to end', () => {
       [o.body.id],
     );
     expect(JSON.parse(req!.value).payload).toMatchObject({ reason: 'AMOUNT_MISMATCH', amount: { value: 4400 } });
+    const refunded = await eventually(
+      () => call('GET', `${stack.urls.payment}/v1/payments/${payment.body.id}`, { key: merchantKey }),
+      (r) => r.body?.refundedAmount?.value === 4400,
+    );
+    const refunds = await call('GET', `${stack.urls.payment}/v1/payments/${payment.body.id}/refunds`, {
+      key: merchantKey,
+    });
+    expect(refunds.body.data).toHaveLength(1);
+    expect(refunded.body.status).toBe('succeeded');
   });
 
   it('voids unused tickets on refunds: partial then full; the order becomes refunded', async () => {

@@ -7,6 +7,7 @@ import { loadPaymentSettings } from './config';
 import { PAYMENT_MIGRATIONS } from './database/migrations';
 import { PAYMENT_OPERATIONS } from './openapi';
 import { KnownFacts } from './known/known-facts';
+import { RefundsService } from './refunds/refunds.service';
 import { createWallet } from './wallet.provider';
 
 export async function startPayment(env: NodeJS.ProcessEnv = process.env) {
@@ -23,10 +24,12 @@ export async function startPayment(env: NodeJS.ProcessEnv = process.env) {
     // Ticketing's orders and attractions, projected so payments and gate keys can be checked.
     handlers: (app) => {
       const known = app.get(KnownFacts);
+      const refunds = app.get(RefundsService);
       return {
         'order.placed': (payload, { manager }) => known.onOrderPlaced(payload, manager),
         'order.closed': (payload, { manager }) => known.onOrderClosed(payload, manager),
         'attraction.created': (payload, { manager }) => known.onAttractionCreated(payload, manager),
+        'order.refund_requested': (payload, { manager }) => refunds.onRefundRequested(payload, manager),
       };
     },
     // Wallet notifications are form posts (application/x-www-form-urlencoded), parsed only on their route.

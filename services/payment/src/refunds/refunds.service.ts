@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
-import { newId, type Currency, type Money } from '@admit/contracts';
+import type { DataSource, EntityManager } from 'typeorm';
+import { newId, type Currency, type EventPayload, type Money } from '@admit/contracts';
 import { appendToOutbox, currentFlow, type Logger } from '@admit/messaging';
 import { AdmitError, isUniqueViolation, LOGGER, type Principal } from '@admit/service-kit';
 import type { PaymentSettings } from '../config';
@@ -160,6 +160,57 @@ export class RefundsService {
     timer.cancel();
     const row = (first !== 'timeout' ? first : undefined) ?? (await this.load(inserted.id)) ?? inserted;
     return { refund: toRefund(row), created: true };
+  }
+
+  /**
+   * `order.refund_requested` (ticketing could not honour a payment: late and sold out, amount
+   * mismatch, order closed): in the inbox transaction, a pending refund of what is still
+   * refundable is written for the resolver, which sends it to the wallet at once. One refund per
+   * (order, reason), whatever the redeliveries.
+   */
+  async onRefundRequested(p: EventPayload<'order.refund_requested'>, m: EntityManager): Promise<void> {
+    const payment = rowsOf<PaymentRow>(
+      await m.query('SELECT * FROM payments WHERE id = $1 FOR UPDATE', [p.paymentId]),
+    )[0];
+    if (!payment || payment.merchant_id !== p.merchantId || payment.order_id !== p.orderId) {
+      this.logger.error({ request: p }, 'refund requested for a payment that does not match; needs an operator');
+      return;
+    }
+    if (payment.status !== 'succeeded') {
+      this.logger.warn(
+        { paymentId: p.paymentId, status: payment.status },
+        'refund requested for a payment that is not captured; nothing to refund',
+      );
+      return;
+    }
+    const key = `order-refund-request:${p.orderId}:${p.reason}`;
+    if (await this.byIdempotencyKey(m, payment.merchant_id, key)) return;
+    const committed = (await m.query(
+      `SELECT COALESCE(sum(amount_value), 0)::bigint::text AS total FROM refunds WHERE payment_id = $1 AND status <> 'failed'`,
+      [p.paymentId],
+    )) as { total: string }[];
+    const remaining = Number(payment.amount_value) - Number(committed[0]?.total ?? 0);
+    const amount = Math.min(p.amount.value, remaining);
+    if (amount <= 0 || p.amount.currency !== payment.currency) {
+      this.logger.warn({ request: p, remaining }, 'nothing left to refund for this request');
+      return;
+    }
+    await m.query(
+      `INSERT INTO refunds (id, payment_id, merchant_id, order_id, partner_refund_id, idempotency_key, status, amount_value, currency,
+                            reason, next_attempt_at, claim_token, correlation_id)
+       SELECT $1, $2, $3, $4, $1, $5, 'pending', $6, $7, $8, now(), NULL, $9`,
+      [
+        newId('refund'),
+        p.paymentId,
+        payment.merchant_id,
+        p.orderId,
+        key,
+        amount,
+        payment.currency,
+        `automatic: ${p.reason}`,
+        currentFlow()?.correlationId ?? null,
+      ],
+    );
   }
 
   private sameRequestOr422(existing: RefundRow, paymentId: string, input: CreateRefund): RefundView {

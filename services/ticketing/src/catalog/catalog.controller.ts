@@ -74,8 +74,10 @@ export class CatalogController {
 
   @Get(':id/availability')
   @RequireScopes('merchant', 'acquirer')
-  availability(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Query() query: unknown) {
+  async availability(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Query() query: unknown) {
+    // Unknown or foreign attraction → 404 before the query is judged.
+    const attraction = await this.catalog.attraction(p, attractionId(id));
     const q = parseOr400(availabilityQuerySchema, query);
-    return this.catalog.availability(p, attractionId(id), q.date);
+    return this.catalog.availability(p, attraction.id, q.date);
   }
 }

@@ -62,7 +62,10 @@ export const productSchema = z.object({
 });
 export { positiveMoneySchema };
 
-const isoDate = z.iso.date();
+/** A calendar date PostgreSQL and the calendar agree on (years 1970 to 9999). */
+const isoDate = z.iso
+  .date()
+  .refine((d) => d >= '1970-01-01' && d <= '9999-12-31', 'must be a date between 1970-01-01 and 9999-12-31');
 export const slotScheduleSchema = z
   .strictObject({
     from: isoDate,

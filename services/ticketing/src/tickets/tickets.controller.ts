@@ -30,7 +30,7 @@ export class TicketsController {
   @Header('Content-Type', 'text/html; charset=utf-8')
   @Header('Cache-Control', 'no-store')
   async page(@Param('code') code: string) {
-    if (code.length > 1024) throw AdmitError.notFound('ticket');
+    if (code.length > 1024 || !/^[A-Za-z0-9_.-]+$/.test(code)) throw AdmitError.notFound('ticket');
     const rows = (await this.ds.query(
       `SELECT t.*, a.name AS attraction_name, a.timezone, p.name AS product_name, s.starts_at AS slot_starts_at,
               s.ends_at AS slot_ends_at
