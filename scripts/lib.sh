@@ -28,3 +28,15 @@ build() {
   log "building (tsc)"
   (cd "$ROOT" && npm run -s build)
 }
+
+# Debian's Chromium drives the browser tests (e-ticket page, offers page, dashboard).
+ensure_chromium() {
+  if [[ ! -x /usr/bin/chromium ]]; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      log "installing Chromium (Debian package) for the browser tests"
+      apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      log "no /usr/bin/chromium and cannot install it: browser tests will be skipped"
+    fi
+  fi
+}

@@ -8,6 +8,7 @@ cd "$ROOT"
 
 ensure_node_modules
 ensure_postgres_redis
+ensure_chromium
 
 export KAFKA_DATA_DIR="$ROOT/.run/kafka-test" KAFKA_PORT="${TEST_KAFKA_PORT:-19092}" KAFKA_CONTROLLER_PORT="${TEST_KAFKA_CONTROLLER_PORT:-19093}"
 export KAFKA_BROKERS="127.0.0.1:${KAFKA_PORT}" REDIS_URL="redis://127.0.0.1:6379"
