@@ -20,7 +20,8 @@ export class FeeRatesController {
   ) {}
 
   private async merchant(id: string): Promise<string> {
-    const merchantId = parseOr400(idSchema('merchant'), id, 'id');
+    if (!idSchema('merchant').safeParse(id).success) throw AdmitError.notFound('merchant');
+    const merchantId = id;
     const rows = (await this.ds.query(`SELECT 1 FROM merchants WHERE id = $1`, [merchantId])) as unknown[];
     if (rows.length === 0) throw AdmitError.notFound('merchant');
     return merchantId;

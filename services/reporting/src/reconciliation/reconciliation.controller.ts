@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { idSchema } from '@admit/contracts';
-import { Idempotent, parseOr400, RequireScopes } from '@admit/service-kit';
+import { AdmitError, Idempotent, parseOr400, RequireScopes } from '@admit/service-kit';
 import { createReconciliationSchema, reconciliationQuerySchema } from './reconciliation.dto';
 import { ReconciliationService } from './reconciliation.service';
 
@@ -34,7 +34,9 @@ export class ReconciliationController {
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const recId = parseOr400(idSchema('reconciliation'), id, 'id');
+    // A malformed id names no reconciliation: 404, like any id that does not exist (api-v1.md).
+    if (!idSchema('reconciliation').safeParse(id).success) throw AdmitError.notFound('reconciliation');
+    const recId = id;
     const rec = await this.recs.get(recId);
     if (wantsCsv(accept)) {
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');

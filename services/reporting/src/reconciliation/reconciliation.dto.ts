@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { idSchema } from '@admit/contracts';
 
-const dateSchema = z.iso.date({ message: 'must be a calendar date YYYY-MM-DD' });
+const dateSchema = z.iso
+  .date({ message: 'must be a calendar date YYYY-MM-DD' })
+  .refine((d) => d >= '1970-01-01' && d <= '9999-12-30', 'must be between 1970-01-01 and 9999-12-30');
 
 /** `POST /v1/reconciliations`: a wallet file for one GMT+8 wallet day. */
 export const createReconciliationSchema = z.strictObject({
