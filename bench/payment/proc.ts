@@ -78,7 +78,13 @@ export function kafkaPid(dataDir: string): number | undefined {
   return Number.isInteger(pid) && existsSync(`/proc/${pid}`) ? pid : undefined;
 }
 
-type PgTicks = { ours: number; byDb: Record<string, number>; shared: number; otherDbs: number; exited: number };
+type PgTicks = {
+  /** the bench's backends, pid by pid: which database (without the prefix) and their ticks */
+  perPid: Record<number, { db: string; ticks: number }>;
+  shared: number;
+  otherDbs: number;
+  exited: number;
+};
 
 /**
  * PostgreSQL CPU: backends of databases whose name starts with `dbPrefix` (ours), the server's
@@ -87,7 +93,7 @@ type PgTicks = { ours: number; byDb: Record<string, number>; shared: number; oth
  * people's short sessions; the bench keeps its connections open).
  */
 function postgresTicks(dbPrefix: string): PgTicks {
-  const out: PgTicks = { ours: 0, byDb: {}, shared: 0, otherDbs: 0, exited: 0 };
+  const out: PgTicks = { perPid: {}, shared: 0, otherDbs: 0, exited: 0 };
   const procs: { pid: number; ppid: number; title: string }[] = [];
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
@@ -108,11 +114,8 @@ function postgresTicks(dbPrefix: string): PgTicks {
     if (postmaster) out.exited += procTicks(p.pid, true) - ticks;
     const backend = /^postgres: [^:]+: \S+ (\S+) (\d+\.\d+\.\d+\.\d+|\[local\]|[0-9a-f:]+)/.exec(p.title);
     if (postmaster || !backend) out.shared += ticks;
-    else if (backend[1]?.startsWith(dbPrefix)) {
-      out.ours += ticks;
-      const db = backend[1].slice(dbPrefix.length);
-      out.byDb[db] = (out.byDb[db] ?? 0) + ticks;
-    } else out.otherDbs += ticks;
+    else if (backend[1]?.startsWith(dbPrefix)) out.perPid[p.pid] = { db: backend[1].slice(dbPrefix.length), ticks };
+    else out.otherDbs += ticks;
   }
   return out;
 }
@@ -176,23 +179,44 @@ export type CpuReport = {
 };
 
 export function cpuReport(a: CpuSample, b: CpuSample, cores: number): CpuReport {
+  return cpuReportOver([a, b], cores);
+}
+
+/**
+ * CPU between the first and the last of `samples`. The bench's PostgreSQL backends are followed
+ * pid by pid through every sample, so a backend that exits during the window (a pool connection
+ * closed when idle) keeps the CPU it used up to the last sample it was seen in, instead of
+ * vanishing into the postmaster's reaped-children count.
+ */
+export function cpuReportOver(samples: CpuSample[], cores: number): CpuReport {
+  const a = samples[0] as CpuSample;
+  const b = samples[samples.length - 1] as CpuSample;
   const sec = (b.at - a.at) / 1000;
   const pct = (d: number): number => Math.round((Math.max(0, d) / TICKS_PER_SEC / sec) * 1000) / 10;
   const d = (k: keyof Pids): number => pct(b.ticks[k] - a.ticks[k]);
+  const last = new Map<number, { db: string; ticks: number }>();
+  for (const s of samples) for (const [pid, v] of Object.entries(s.pg.perPid)) last.set(Number(pid), v);
+  const byDbTicks: Record<string, number> = {};
+  let oursTicks = 0;
+  let oursExited = 0;
+  for (const [pid, v] of last) {
+    const used = Math.max(0, v.ticks - (a.pg.perPid[pid]?.ticks ?? 0));
+    byDbTicks[v.db] = (byDbTicks[v.db] ?? 0) + used;
+    oursTicks += used;
+    if (!b.pg.perPid[pid]) oursExited += used;
+  }
   const r = {
     paymentServicePct: d('payment'),
     walletSandboxPct: d('sandbox'),
     loadGeneratorPct: d('bench'),
     measuringToolPct: d('tool'),
-    postgresBenchDbsPct: pct(b.pg.ours - a.pg.ours),
+    postgresBenchDbsPct: pct(oursTicks),
     postgresSharedPct: pct(b.pg.shared - a.pg.shared),
     redisPct: d('redis'),
     kafkaBrokerPct: d('kafka'),
   };
-  const byDb = Object.fromEntries(
-    Object.keys({ ...a.pg.byDb, ...b.pg.byDb }).map((k) => [k, pct((b.pg.byDb[k] ?? 0) - (a.pg.byDb[k] ?? 0))]),
-  );
-  const pgOther = pct(b.pg.otherDbs - a.pg.otherDbs + b.pg.exited - a.pg.exited);
+  const byDb = Object.fromEntries(Object.entries(byDbTicks).map(([k, t]) => [k, pct(t)]));
+  const pgOther = pct(b.pg.otherDbs - a.pg.otherDbs + Math.max(0, b.pg.exited - a.pg.exited - oursExited));
   const busy =
     Math.round(((b.machine.busy - a.machine.busy) / Math.max(1, b.machine.total - a.machine.total)) * 1000) / 10;
   const ours = Object.values(r).reduce((s, x) => s + x, 0);

@@ -48,12 +48,24 @@ export function originOf(url: string, functionName: string): string {
 export function summariseProfile(file: string, top = 25): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  // the profiler's own stop-and-write (the bench's preload) is not the service's work
+  const isProfiler = (id: number): boolean => {
+    for (let cur: number | undefined = id; cur !== undefined; cur = parentOf.get(cur)) {
+      if (byId.get(cur)?.callFrame.url.includes('cpu-profile-preload')) return true;
+    }
+    return false;
+  };
   const selfUs = new Map<number, number>();
+  let profilerUs = 0;
   for (let i = 0; i < p.samples.length; i++) {
     const id = p.samples[i] as number;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    const dt = p.timeDeltas[i] ?? 0;
+    if (isProfiler(id)) profilerUs += dt;
+    else selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
   }
-  const totalUs = p.endTime - p.startTime;
+  const totalUs = p.endTime - p.startTime - profilerUs;
   const label = (f: CallFrame): string => f.functionName || '(anonymous)';
   const where = (f: CallFrame): string =>
     f.url ? `${f.url.replace(/^file:\/\//, '').replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : '';
@@ -77,8 +89,7 @@ export function summariseProfile(file: string, top = 25): ProfileSummary {
   }
 
   // inclusive time per function (a function counted once per stack, however deep it recurses)
-  const parent = new Map<number, number>();
-  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const parent = parentOf;
   const inclusive = new Map<string, { f: CallFrame; us: number }>();
   for (const [id, us] of selfUs) {
     const node = byId.get(id);

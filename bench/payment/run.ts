@@ -33,6 +33,7 @@ import type { Stack } from '@admit/testing';
 import { closedLoop, HttpClient, openLoop, round, type Answer, type LoadResult, type Request } from './load';
 import {
   cpuReport,
+  cpuReportOver,
   cpuSample,
   kafkaPid,
   memoryKb,
@@ -72,6 +73,7 @@ const P = {
   replayClients: process.env['BENCH_REPLAY_CLIENTS'] ? num('BENCH_REPLAY_CLIENTS', 16) : null,
   pgbenchSec: num('BENCH_PGBENCH_SEC', 15),
   pgbenchExtendedSec: num('BENCH_PGBENCH_EXTENDED_SEC', 8, 0),
+  pgbenchSingleSec: num('BENCH_PGBENCH_SINGLE_SEC', 5, 0),
   redisRequests: num('BENCH_REDIS_REQUESTS', 200_000),
   redisKeyspace: 10_000,
   orders: num('BENCH_ORDERS', 200_000),
@@ -145,7 +147,15 @@ type Broker = { brokers: string; dataDir: string | null; private: boolean };
 async function startBroker(root: string): Promise<Broker> {
   const given = process.env['BENCH_KAFKA_BROKERS'];
   if (given) return { brokers: given, dataDir: null, private: false };
-  const port = num('BENCH_KAFKA_PORT', 19092);
+  // a free pair of ports (broker, controller): other sessions start private brokers too
+  const inUse = async (p: number): Promise<boolean> =>
+    (await run('ss', ['-ltnH', `sport = :${p}`])).stdout.trim().length > 0;
+  const first = num('BENCH_KAFKA_PORT', 19192);
+  let port = first;
+  while ((await inUse(port)) || (await inUse(port + 1))) {
+    port += 10;
+    if (port > first + 200) throw new Error(`no free port pair for the private broker from ${first}`);
+  }
   const dataDir = join(tmpdir(), `admit-bench-payment-kafka-${port}`);
   const env = {
     ...process.env,
@@ -271,17 +281,18 @@ async function withCpu<T extends LoadResult>(
     done.v = true;
   });
   await Promise.race([p.catch(() => undefined), sleep(skipMs)]);
-  const a = cpuSample(pids(), dbPrefix);
-  // the last sample before the load ends (taken every 250 ms)
-  let b = a;
+  // samples every 250 ms until the load ends; the window is the first to the last of them
+  const samples: CpuSample[] = [cpuSample(pids(), dbPrefix)];
   while (!done.v) {
     await Promise.race([p.catch(() => undefined), sleep(250)]);
-    if (!done.v) b = cpuSample(pids(), dbPrefix);
+    if (!done.v) samples.push(cpuSample(pids(), dbPrefix));
   }
   const value = await p;
+  const span = (samples[samples.length - 1] as CpuSample).at - (samples[0] as CpuSample).at;
+  if (span < 1000) samples.push(cpuSample(pids(), dbPrefix));
   return {
     ...value,
-    cpu: cpuReport(a, b.at - a.at >= 1000 ? b : cpuSample(pids(), dbPrefix), cores),
+    cpu: cpuReportOver(samples, cores),
     paymentRssMb: sampler?.between(value.from, value.to) ?? { samples: 0, maxMb: 0, meanMb: 0 },
     loadAvg1m: round(load1, 2),
   };
@@ -299,19 +310,16 @@ async function cpuOfTool<T>(
     done = true;
   });
   const start = Date.now();
-  let first: CpuSample | null = null;
-  let last: CpuSample | null = null;
+  const samples: CpuSample[] = [];
   while (!done) {
     await Promise.race([finished.catch(() => undefined), sleep(250)]);
     if (done) break;
     const s = cpuSample(pids(), dbPrefix);
-    if (Date.now() - start >= skipMs) {
-      first ??= s;
-      last = s;
-    }
+    if (Date.now() - start >= skipMs) samples.push(s);
   }
   const value = await finished;
-  return { value, cpu: first && last && last.at - first.at >= 1000 ? cpuReport(first, last, cores) : null };
+  const span = samples.length > 1 ? (samples[samples.length - 1] as CpuSample).at - (samples[0] as CpuSample).at : 0;
+  return { value, cpu: span >= 1000 ? cpuReportOver(samples, cores) : null };
 }
 
 /**
@@ -494,6 +502,7 @@ async function main(): Promise<void> {
     const client = new HttpClient(paymentUrl.hostname, Number(paymentUrl.port), 256);
     const first = await client.post(captures.next());
     if (!captures.ok(first)) throw new Error(`a first capture failed: ${first.status} ${first.body.slice(0, 500)}`);
+    const rssBeforeLoadMb = round((memoryKb(paymentPid)?.rss ?? 0) / 1024);
     const sampler = new RssSampler(paymentPid);
     sampler.start();
 
@@ -703,12 +712,15 @@ async function main(): Promise<void> {
     const loadWindow = { from: levels[0]?.from ?? Date.now(), to: replays.to };
     const rss = {
       ...sampler.between(loadWindow.from, loadWindow.to),
+      beforeLoadMb: rssBeforeLoadMb,
       vmHwmMb: mem ? round(mem.hwm / 1024) : null,
       afterLoadMb: mem ? round(mem.rss / 1024) : null,
       definition:
         'VmRSS of the payment process (/proc/<pid>/status) sampled every 250 ms from the first measured capture window to the end of the replays; vmHwmMb = its peak RSS over its whole life',
     };
-    say(`payment RSS under load: max ${rss.maxMb} MB, mean ${rss.meanMb} MB, VmHWM ${rss.vmHwmMb} MB`);
+    say(
+      `payment RSS: ${rssBeforeLoadMb} MB before the load; under load max ${rss.maxMb} MB, mean ${rss.meanMb} MB, VmHWM ${rss.vmHwmMb} MB`,
+    );
     client.close();
 
     // --- integrity and what the limits need, before the stack goes
@@ -792,6 +804,13 @@ async function main(): Promise<void> {
       pgbExt = { ...value, cpu };
       say(`  ${value.tps} tps`);
     }
+    // the latency floor of a capture's durable writes: one client, nothing queued behind it
+    let pgbSingle: PgbenchResult | null = null;
+    if (P.pgbenchSingleSec > 0) {
+      say(`pgbench: 1 client, ${P.pgbenchSingleSec}s -M prepared (latency of one capture's durable writes, unloaded)`);
+      pgbSingle = await pgbench({ database: db, clients: 1, seconds: P.pgbenchSingleSec, script });
+      say(`  ${pgbSingle.tps} tps, latency avg ${pgbSingle.latencyAvgMs} ms`);
+    }
 
     // --- 3b. redis-benchmark: the commands of one replay (SET NX that finds the key, GET), same value size
     const benchKey = `bench:payment:${runId}:__rand_int__`;
@@ -859,7 +878,12 @@ async function main(): Promise<void> {
       captureVsPgbench: round(captureRate / pgb.tps, 3),
       captureVsPgbenchExtended: pgbExt ? round(captureRate / pgbExt.tps, 3) : null,
       halfLoadP99VsTarget: round(half.latencyMs.p99 / TARGETS.halfLoadP99Ms, 3),
-      halfLoadP50VsPgbenchAvgLatency: pgb.latencyAvgMs ? round(half.latencyMs.p50 / pgb.latencyAvgMs, 2) : null,
+      halfLoadP50VsDurableWritesLatency: pgbSingle?.latencyAvgMs
+        ? round(half.latencyMs.p50 / pgbSingle.latencyAvgMs, 2)
+        : null,
+      halfLoadP99VsDurableWritesLatency: pgbSingle?.latencyAvgMs
+        ? round(half.latencyMs.p99 / pgbSingle.latencyAvgMs, 2)
+        : null,
       capturePostgresCpuVsPgbenchTransaction:
         pgPerCapture !== null && pgPerPgbenchTx ? round(pgPerCapture / pgPerPgbenchTx, 2) : null,
       replaysVsTarget: round(replays.okPerSec / TARGETS.replaysPerSec, 3),
@@ -891,12 +915,27 @@ async function main(): Promise<void> {
       },
     };
     // Which resource ran out at the best capture rate
+    // Which resource ran out at the best capture rate, and who used the CPU
+    const users = [
+      ['payment service', best.cpu.paymentServicePct],
+      ['PostgreSQL (payment db)', best.cpu.postgresByDbPct['payment'] ?? 0],
+      ['wallet sandbox', best.cpu.walletSandboxPct],
+      ['PostgreSQL (wallet db)', best.cpu.postgresByDbPct['wallet'] ?? 0],
+      ['Kafka broker', best.cpu.kafkaBrokerPct],
+      ['load generator', best.cpu.loadGeneratorPct],
+      ['other work', best.cpu.otherWorkPct],
+    ] as const;
+    const top = [...users]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([n, v]) => `${n} ${v} %`)
+      .join(', ');
     const bottleneck =
       best.cpu.paymentServicePct >= 85
-        ? 'payment service: its one Node.js thread is saturated'
+        ? `payment service: its one Node.js thread is saturated (${top} of one core)`
         : best.cpu.machineBusyPctOfAllCores >= 90
-          ? 'machine CPU (all cores busy)'
-          : 'neither the payment thread nor the machine CPU is saturated (latency-bound: round trips)';
+          ? `machine CPU: ${best.cpu.machineBusyPctOfAllCores} % of ${cores} cores busy; biggest users ${top} of one core`
+          : `neither the payment thread nor the machine CPU is saturated (latency-bound: round trips, commits); ${top} of one core`;
 
     const contention: Record<string, number> = {
       ...Object.fromEntries(levels.map((l) => [`captures${l.clients}`, l.cpu.otherWorkPct])),
@@ -998,6 +1037,7 @@ async function main(): Promise<void> {
       paymentRss: rss,
       pgbench: { ...pgb, cpu: pgbCpu },
       pgbenchExtendedProtocol: pgbExt,
+      pgbenchOneClient: pgbSingle,
       redisBenchmark: {
         set: rSet,
         get: rGet,
@@ -1027,7 +1067,8 @@ async function main(): Promise<void> {
       `captures ${captureRate}/s (${bestClients} clients) vs pgbench ${pgb.tps}/s → ${ratios.captureVsPgbench} ${mark(targets.captureThroughput.holds)}`,
     );
     say(
-      `half load ${half.okPerSec}/s: p99 ${half.latencyMs.p99} ms (${ratios.halfLoadP99VsTarget} of 50 ms) ${mark(targets.halfLoadLatency.holds)}`,
+      `half load ${half.okPerSec}/s: p99 ${half.latencyMs.p99} ms (${ratios.halfLoadP99VsTarget} of 50 ms; ` +
+        `${ratios.halfLoadP99VsDurableWritesLatency} × one capture's durable writes unloaded) ${mark(targets.halfLoadLatency.holds)}`,
     );
     say(
       `replays ${replays.okPerSec}/s (${ratios.replaysVsTarget} of 5000; ${ratios.replaysVsRedisGet} of redis GET ${rGet.rps}/s) ${mark(targets.idempotentReplays.holds)}`,

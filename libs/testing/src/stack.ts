@@ -1,11 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 
-export const REPO_ROOT = resolve(__dirname, '../../..');
+/** The repository root, from the sources (jest) or from dist/ (compiled benchmarks): the nearest nx.json. */
+export const REPO_ROOT = ((): string => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'nx.json'))) {
+    const up = resolve(dir, '..');
+    if (up === dir) return resolve(__dirname, '../../..');
+    dir = up;
+  }
+  return dir;
+})();
 
 export type ServiceName = 'payment' | 'ticketing' | 'promotions' | 'reporting' | 'sandbox';
 
