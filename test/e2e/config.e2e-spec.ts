@@ -19,6 +19,8 @@ describe.each(['payment', 'ticketing', 'promotions', 'reporting'])('%s with bad 
     expect(run.status).toBe(78);
     const line = JSON.parse(run.stderr.trim().split('\n').pop() ?? '{}') as { badKeys?: { key: string }[] };
     const keys = (line.badKeys ?? []).map((k) => k.key);
-    expect(keys).toEqual(expect.arrayContaining([`${prefix}_PORT`, 'KAFKA_BROKERS', `${prefix}_DATABASE_URL`, 'ADMIT_ACQUIRER_KEY']));
+    expect(keys).toEqual(
+      expect.arrayContaining([`${prefix}_PORT`, 'KAFKA_BROKERS', `${prefix}_DATABASE_URL`, 'ADMIT_ACQUIRER_KEY']),
+    );
   });
 });

@@ -1,14 +1,18 @@
 import { z } from 'zod';
 import { apiScopeSchema, currencySchema, idSchema } from '@admit/contracts';
 
-const timezoneSchema = z.string().min(1).max(64).refine((tz) => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be an IANA time zone such as Asia/Shanghai');
+const timezoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Asia/Shanghai');
 
 export const createMerchantSchema = z.strictObject({
   name: z.string().trim().min(1).max(128),
@@ -23,8 +27,10 @@ export type CreateMerchant = z.infer<typeof createMerchantSchema>;
 export const createApiKeySchema = z
   .strictObject({ scope: z.enum(['merchant', 'gate']), attractionId: idSchema('attraction').optional() })
   .superRefine((v, ctx) => {
-    if (v.scope === 'gate' && !v.attractionId) ctx.addIssue({ code: 'custom', path: ['attractionId'], message: 'required for a gate key' });
-    if (v.scope === 'merchant' && v.attractionId) ctx.addIssue({ code: 'custom', path: ['attractionId'], message: 'only for gate keys' });
+    if (v.scope === 'gate' && !v.attractionId)
+      ctx.addIssue({ code: 'custom', path: ['attractionId'], message: 'required for a gate key' });
+    if (v.scope === 'merchant' && v.attractionId)
+      ctx.addIssue({ code: 'custom', path: ['attractionId'], message: 'only for gate keys' });
   });
 
 export const merchantSchema = z.object({

@@ -46,7 +46,9 @@ export class Initial1764144000000 implements MigrationInterface {
       CONSTRAINT payments_idempotency_uq UNIQUE (merchant_id, idempotency_key)
     )`);
     // At most one payment per order may be in flight or succeeded: the final guard against double charge.
-    await qr.query(`CREATE UNIQUE INDEX payments_one_live_per_order_uq ON payments (order_id) WHERE status IN ('processing', 'succeeded')`);
+    await qr.query(
+      `CREATE UNIQUE INDEX payments_one_live_per_order_uq ON payments (order_id) WHERE status IN ('processing', 'succeeded')`,
+    );
     await qr.query(`CREATE INDEX payments_merchant_created_idx ON payments (merchant_id, id)`);
     await qr.query(`CREATE INDEX payments_processing_idx ON payments (created_at) WHERE status = 'processing'`);
   }
