@@ -23,7 +23,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
@@ -47,7 +47,17 @@ import {
 } from './proc';
 import { summariseProfile } from './profile';
 import { loadStackModule } from './stack';
-import { captureScript, pgbench, redisBenchmark, run, type PgbenchResult, type RedisBenchResult } from './tools';
+import {
+  captureScript,
+  pgbench,
+  redisBenchmark,
+  run,
+  startBroker,
+  stopBroker,
+  type Broker,
+  type PgbenchResult,
+  type RedisBenchResult,
+} from './tools';
 
 const num = (name: string, def: number, min = 1): number => {
   const v = Number(process.env[name]);
@@ -132,49 +142,6 @@ async function postJson(url: string, key: string, body: unknown): Promise<{ stat
     // not JSON
   }
   return { status: res.status, body: parsed };
-}
-
-// ---------------------------------------------------------------------------- Kafka
-
-type Broker = { brokers: string; dataDir: string | null; private: boolean };
-
-/**
- * A private single-node broker (infra/kafka/start.sh on other ports and a temporary data dir) so
- * the tens of thousands of `payment.succeeded` events never land on the shared `payments` topic,
- * where every other stack's ticketing and reporting would consume them. BENCH_KAFKA_BROKERS
- * uses an existing broker instead.
- */
-async function startBroker(root: string): Promise<Broker> {
-  const given = process.env['BENCH_KAFKA_BROKERS'];
-  if (given) return { brokers: given, dataDir: null, private: false };
-  // a free pair of ports (broker, controller): other sessions start private brokers too
-  const inUse = async (p: number): Promise<boolean> =>
-    (await run('ss', ['-ltnH', `sport = :${p}`])).stdout.trim().length > 0;
-  const first = num('BENCH_KAFKA_PORT', 19192);
-  let port = first;
-  while ((await inUse(port)) || (await inUse(port + 1))) {
-    port += 10;
-    if (port > first + 200) throw new Error(`no free port pair for the private broker from ${first}`);
-  }
-  const dataDir = join(tmpdir(), `admit-bench-payment-kafka-${port}`);
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CONTROLLER_PORT: String(port + 1),
-    KAFKA_DATA_DIR: dataDir,
-    KAFKA_FRESH: '1',
-  };
-  const r = await run('bash', ['infra/kafka/start.sh'], { cwd: root, env });
-  if (r.code !== 0) throw new Error(`private Kafka did not start:\n${r.stderr.slice(-2000)}`);
-  return { brokers: `127.0.0.1:${port}`, dataDir, private: true };
-}
-
-async function stopBroker(root: string, b: Broker): Promise<void> {
-  if (!b.private || !b.dataDir) return;
-  await run('bash', ['infra/kafka/stop.sh'], {
-    cwd: root,
-    env: { ...process.env, KAFKA_DATA_DIR: b.dataDir, KAFKA_WIPE: '1' },
-  });
 }
 
 // ---------------------------------------------------------------------------- requests
@@ -423,7 +390,7 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (err) => onFatal(`uncaught ${err.stack ?? String(err)}`));
   process.on('SIGINT', () => onFatal('SIGINT'));
   process.on('SIGTERM', () => onFatal('SIGTERM'));
-  const broker = await startBroker(root);
+  const broker = await startBroker(root, 'payment', 19192);
   brokerForEmergency = broker;
   let stack: Stack | undefined;
   let redis: Redis | undefined;

@@ -217,3 +217,45 @@ export async function redisBenchmark(o: {
     invocation: `redis-benchmark ${shown}`,
   };
 }
+
+// ---------------------------------------------------------------------------- private Kafka broker
+
+export type Broker = { brokers: string; dataDir: string | null; private: boolean };
+
+/**
+ * A private single-node broker (infra/kafka/start.sh on other ports and a temporary data dir) so
+ * a benchmark's events never land on the shared topics, where every other stack's services would
+ * consume them. BENCH_KAFKA_BROKERS uses an existing broker instead; BENCH_KAFKA_PORT moves the
+ * first port tried (other sessions start private brokers too, so the next free pair is taken).
+ */
+export async function startBroker(root: string, name: string, defaultPort: number): Promise<Broker> {
+  const given = process.env['BENCH_KAFKA_BROKERS'];
+  if (given) return { brokers: given, dataDir: null, private: false };
+  const inUse = async (p: number): Promise<boolean> =>
+    (await run('ss', ['-ltnH', `sport = :${p}`])).stdout.trim().length > 0;
+  const first = Number(process.env['BENCH_KAFKA_PORT'] ?? defaultPort);
+  let port = first;
+  while ((await inUse(port)) || (await inUse(port + 1))) {
+    port += 10;
+    if (port > first + 200) throw new Error(`no free port pair for the private broker from ${first}`);
+  }
+  const dataDir = join(tmpdir(), `admit-bench-${name}-kafka-${port}`);
+  const env = {
+    ...process.env,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(port + 1),
+    KAFKA_DATA_DIR: dataDir,
+    KAFKA_FRESH: '1',
+  };
+  const r = await run('bash', ['infra/kafka/start.sh'], { cwd: root, env });
+  if (r.code !== 0) throw new Error(`private Kafka did not start:\n${r.stderr.slice(-2000)}`);
+  return { brokers: `127.0.0.1:${port}`, dataDir, private: true };
+}
+
+export async function stopBroker(root: string, b: Broker): Promise<void> {
+  if (!b.private || !b.dataDir) return;
+  await run('bash', ['infra/kafka/stop.sh'], {
+    cwd: root,
+    env: { ...process.env, KAFKA_DATA_DIR: b.dataDir, KAFKA_WIPE: '1' },
+  });
+}

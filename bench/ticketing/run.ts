@@ -22,7 +22,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,7 +46,7 @@ import {
   type Pids,
 } from '../payment/proc';
 import { loadStackModule } from '../payment/stack';
-import { pgbench, run, type PgbenchResult } from '../payment/tools';
+import { pgbench, startBroker, stopBroker, type Broker, type PgbenchResult } from '../payment/tools';
 
 const num = (name: string, def: number, min = 1): number => {
   const v = Number(process.env[name]);
@@ -133,41 +133,6 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
 const lit = (s: string): string => `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/:/g, '\\x3a')}'`;
 
 // ---------------------------------------------------------------------------- Kafka (private broker)
-
-type Broker = { brokers: string; dataDir: string | null; private: boolean };
-
-/** As bench/payment: a private broker so the bench's events never reach the shared topics. */
-async function startBroker(root: string): Promise<Broker> {
-  const given = process.env['BENCH_KAFKA_BROKERS'];
-  if (given) return { brokers: given, dataDir: null, private: false };
-  const inUse = async (p: number): Promise<boolean> =>
-    (await run('ss', ['-ltnH', `sport = :${p}`])).stdout.trim().length > 0;
-  const first = num('BENCH_KAFKA_PORT', 19292);
-  let port = first;
-  while ((await inUse(port)) || (await inUse(port + 1))) {
-    port += 10;
-    if (port > first + 200) throw new Error(`no free port pair for the private broker from ${first}`);
-  }
-  const dataDir = join(tmpdir(), `admit-bench-ticketing-kafka-${port}`);
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CONTROLLER_PORT: String(port + 1),
-    KAFKA_DATA_DIR: dataDir,
-    KAFKA_FRESH: '1',
-  };
-  const r = await run('bash', ['infra/kafka/start.sh'], { cwd: root, env });
-  if (r.code !== 0) throw new Error(`private Kafka did not start:\n${r.stderr.slice(-2000)}`);
-  return { brokers: `127.0.0.1:${port}`, dataDir, private: true };
-}
-
-async function stopBroker(root: string, b: Broker): Promise<void> {
-  if (!b.private || !b.dataDir) return;
-  await run('bash', ['infra/kafka/stop.sh'], {
-    cwd: root,
-    env: { ...process.env, KAFKA_DATA_DIR: b.dataDir, KAFKA_WIPE: '1' },
-  });
-}
 
 function emergencyStop(root: string, broker: Broker | null): void {
   for (const port of [1, 2, 3, 4, 10].map((n) => P.portBase + n)) {
@@ -367,7 +332,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => onFatal('SIGTERM'));
 
   say('starting a private Kafka broker');
-  const broker = await startBroker(root);
+  const broker = await startBroker(root, 'ticketing', 19292);
   brokerForEmergency = broker;
   let stack: Stack | undefined;
   const clients: Client[] = [];
