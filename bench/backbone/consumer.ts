@@ -14,6 +14,13 @@ function send(m: ChildMessage): void {
   process.send?.(m);
 }
 
+function sendAndFlush(m: ChildMessage): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(m, undefined, {}, () => resolve());
+  });
+}
+
 async function main(): Promise<void> {
   const [topic, group] = process.argv.slice(2);
   if (!topic || !group) throw new Error('usage: consumer.js <topic> <group>');
@@ -95,7 +102,8 @@ async function main(): Promise<void> {
           .filter((v) => v.metricName?.endsWith('_bucket') && Number(v.labels['le']) === le)
           .reduce((n, v) => n + v.value, 0);
       const total = h.filter((v) => v.metricName?.endsWith('_count')).reduce((n, v) => n + v.value, 0);
-      send({
+      // wait until the (large) message is handed over: exiting right after send can drop it
+      await sendAndFlush({
         type: 'final',
         processed: await count('processed'),
         duplicates: await count('duplicate'),

@@ -33,6 +33,7 @@ import {
   createKafka,
   createLogger,
   createMessagingTables,
+  upgradeMessagingTables,
   messagingMetrics,
   OutboxRelay,
 } from '@admit/messaging';
@@ -256,6 +257,7 @@ async function main(): Promise<void> {
   await ds.initialize();
   const qr = ds.createQueryRunner();
   await createMessagingTables(qr);
+  await upgradeMessagingTables(qr);
   for (const sql of BENCH_TABLES) await qr.query(sql);
   await qr.release();
   const [pg] = (await ds.query(
@@ -573,7 +575,7 @@ async function main(): Promise<void> {
         consumerGroup: group,
         envelopeBytes,
         headerBytes,
-        consumer: 'EventConsumer defaults (chunkSize 200, partitionsConsumedConcurrently 3), separate process',
+        consumer: 'EventConsumer defaults (chunkSize 200, partitionsConsumedConcurrently 6), separate process',
         relay: 'OutboxRelay defaults (batchSize 500, LISTEN/NOTIFY + 500 ms poll), same process as the writers',
         ppRecordSize: recordSize,
       },

@@ -5,5 +5,6 @@ export * from './kafka';
 export * from './logger';
 export * from './metrics';
 export * from './outbox-relay';
+export * from './outbox-signal';
 export * from './outbox-writer';
 export * from './schema';

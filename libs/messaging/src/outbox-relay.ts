@@ -5,6 +5,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from './logger';
 import type { MessagingMetrics } from './metrics';
 import { PARTITIONER } from './kafka';
+import { onOutboxCommit } from './outbox-signal';
 
 export type OutboxRelayOptions = {
   dataSource: DataSource;
@@ -48,6 +49,11 @@ export class OutboxRelay {
   private pending = true;
   private loop: Promise<void> | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** Whether this relay held the publishing lock at its last attempt. */
+  private leader = false;
+  private notifying = false;
+  private notifyAgain = false;
 
   constructor(private readonly o: OutboxRelayOptions) {}
 
@@ -63,6 +69,7 @@ export class OutboxRelay {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5000 },
     });
     await this.producer.connect();
+    this.unsubscribe = onOutboxCommit(this.o.dataSource, () => this.onLocalCommit());
     await this.listen();
     this.loop = this.run();
     this.housekeeping = setInterval(() => void this.houseKeep(), 5000);
@@ -71,6 +78,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.unsubscribe?.();
     this.kick();
     if (this.housekeeping) clearInterval(this.housekeeping);
     await this.loop?.catch(() => undefined);
@@ -82,6 +90,30 @@ export class OutboxRelay {
   kick(): void {
     this.pending = true;
     this.wake?.();
+  }
+
+  /**
+   * A transaction of this process committed outbox rows. The leader publishes them at once; a
+   * relay that is not the leader (another replica holds the lock) tells the leader with a
+   * NOTIFY sent after the commit, outside any data transaction (a NOTIFY inside one would
+   * serialize all commits of the database, see outbox-signal.ts). NOTIFYs are coalesced: at
+   * most one in flight, and one more after it if commits arrived meanwhile.
+   */
+  private onLocalCommit(): void {
+    this.kick();
+    if (this.leader) return;
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    void (async () => {
+      do {
+        this.notifyAgain = false;
+        await this.o.dataSource.query(`SELECT pg_notify('outbox_ready', '')`).catch(() => undefined);
+      } while (this.notifyAgain && this.running);
+      this.notifying = false;
+    })();
   }
 
   private async listen(): Promise<void> {
@@ -141,9 +173,13 @@ export class OutboxRelay {
     await qr.connect();
     try {
       await qr.startTransaction();
-      const [lock] = (await qr.query('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [
-        `outbox-relay:${this.o.lockName}`,
-      ])) as { ok: boolean }[];
+      // The publish marks need no flush of their own: if a crash loses them, the rows are
+      // published again (at least once; consumers deduplicate by event id).
+      const [lock] = (await qr.query(
+        `SELECT set_config('synchronous_commit', 'off', true) AS sc, pg_try_advisory_xact_lock(hashtext($1)) AS ok`,
+        [`outbox-relay:${this.o.lockName}`],
+      )) as { ok: boolean }[];
+      this.leader = lock?.ok === true;
       if (!lock?.ok) {
         await qr.rollbackTransaction();
         return 'locked';

@@ -9,6 +9,7 @@ import {
   type EventType,
 } from '@admit/contracts';
 import { currentFlow, newCorrelationId } from './context';
+import { markOutboxWritten } from './outbox-signal';
 
 export type NewEvent<T extends EventType> = {
   type: T;
@@ -88,6 +89,7 @@ export async function appendManyToOutbox(manager: EntityManager, events: NewEven
     `INSERT INTO outbox (event_id, topic, message_key, value, headers) VALUES ${rows.join(', ')}`,
     params,
   );
+  markOutboxWritten(manager);
   return envelopes;
 }
 
@@ -100,4 +102,5 @@ export async function appendRawToOutbox(
     `INSERT INTO outbox (event_id, topic, message_key, value, headers) VALUES ($1::uuid, $2, $3, $4, $5::jsonb)`,
     [record.eventId, record.topic, record.key, record.value, JSON.stringify(record.headers)],
   );
+  markOutboxWritten(manager);
 }

@@ -1,11 +1,13 @@
-import type { QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * DDL of the messaging tables every service database carries. Services include
  * `createMessagingTables` in their first migration (migrations, never synchronize).
  *
  * outbox: events waiting for the relay, written in the same transaction as the state change.
- *   A trigger NOTIFYs the relay at commit so publishing does not wait for the next poll.
+ *   (The first version had a trigger that NOTIFYed the relay at commit; it serialized every
+ *   commit of the database and is dropped by `MessagingOutboxSignal1764748800000`: the relay
+ *   is now woken in process after the commit, see outbox-signal.ts.)
  * inbox: one row per (consumer group, event id) written in the same transaction as the
  *   handler's effects; a redelivered event finds its row and has no second effect.
  */
@@ -45,8 +47,8 @@ export const MESSAGING_DDL_UP = [
 
 export const MESSAGING_DDL_DOWN = [
   'DROP TABLE inbox',
-  'DROP TRIGGER outbox_notify_trg ON outbox',
-  'DROP FUNCTION outbox_notify()',
+  'DROP TRIGGER IF EXISTS outbox_notify_trg ON outbox',
+  'DROP FUNCTION IF EXISTS outbox_notify()',
   'DROP TABLE outbox',
 ];
 
@@ -56,4 +58,31 @@ export async function createMessagingTables(qr: QueryRunner): Promise<void> {
 
 export async function dropMessagingTables(qr: QueryRunner): Promise<void> {
   for (const sql of MESSAGING_DDL_DOWN) await qr.query(sql);
+}
+
+/**
+ * Drops the outbox NOTIFY trigger (a NOTIFY inside a transaction holds a database-wide lock
+ * through the commit's WAL flush, so all writers committed one at a time; ADR 0006). Every
+ * service lists this migration after its initial one; tests and benchmarks that build the
+ * tables themselves call `createMessagingTables` and then `upgradeMessagingTables`.
+ */
+export class MessagingOutboxSignal1764748800000 implements MigrationInterface {
+  name = 'MessagingOutboxSignal1764748800000';
+
+  async up(qr: QueryRunner): Promise<void> {
+    await upgradeMessagingTables(qr);
+  }
+
+  async down(qr: QueryRunner): Promise<void> {
+    await qr.query(`CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_notify('outbox_ready', ''); RETURN NULL; END $$`);
+    await qr.query(
+      'CREATE TRIGGER outbox_notify_trg AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()',
+    );
+  }
+}
+
+export async function upgradeMessagingTables(qr: QueryRunner): Promise<void> {
+  await qr.query('DROP TRIGGER IF EXISTS outbox_notify_trg ON outbox');
+  await qr.query('DROP FUNCTION IF EXISTS outbox_notify()');
 }

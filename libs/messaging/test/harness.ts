@@ -22,6 +22,7 @@ import {
   createKafka,
   createLogger,
   createMessagingTables,
+  upgradeMessagingTables,
   EventConsumer,
   messagingMetrics,
   OutboxRelay,
@@ -86,6 +87,7 @@ export async function createTestDb(prefix = 'admit_it_messaging'): Promise<TestD
   const qr = ds.createQueryRunner();
   try {
     await createMessagingTables(qr);
+    await upgradeMessagingTables(qr);
     for (const sql of TEST_TABLES) await qr.query(sql);
   } finally {
     await qr.release();

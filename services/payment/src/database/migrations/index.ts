@@ -1,3 +1,4 @@
+import { MessagingOutboxSignal1764748800000 } from '@admit/messaging';
 import { Initial1764144000000 } from './1764144000000-initial';
 import { KnownOrdersAttractions1764576000000 } from './1764576000000-known-orders-attractions';
 import { ResolverRefundsNotifications1764403200000 } from './1764403200000-resolver-refunds-notifications';
@@ -6,4 +7,5 @@ export const PAYMENT_MIGRATIONS = [
   Initial1764144000000,
   ResolverRefundsNotifications1764403200000,
   KnownOrdersAttractions1764576000000,
+  MessagingOutboxSignal1764748800000,
 ];

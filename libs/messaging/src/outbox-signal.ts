@@ -1,0 +1,63 @@
+import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Wakes the outbox relay when a transaction that wrote outbox rows has committed.
+ *
+ * Why not a NOTIFY trigger on the outbox: PostgreSQL takes one database-wide lock in
+ * PreCommit_Notify and holds it until the commit record is flushed, so every transaction that
+ * NOTIFYs commits one after the other and group commit is lost. Measured on the 2-core
+ * development machine with pgbench (4 clients, one INSERT per transaction): 6,537 tps without
+ * the trigger, 3,696 with it; at 16 clients 15,297 against 3,721 (ADR 0006).
+ *
+ * Instead, `appendToOutbox` marks the transaction's QueryRunner, and a TypeORM subscriber
+ * installed on the DataSource calls the registered listeners once that transaction's COMMIT
+ * has returned (nested savepoints are ignored: only the outermost commit counts). Writes
+ * outside a transaction signal at once. Listeners run synchronously and must not throw.
+ */
+const OUTBOX_WRITTEN = 'admitOutboxWritten';
+
+type Listener = () => void;
+const listeners = new WeakMap<DataSource, Set<Listener>>();
+
+class OutboxCommitSubscriber implements EntitySubscriberInterface {
+  constructor(private readonly listeners: Set<Listener>) {}
+
+  afterTransactionCommit(event: { queryRunner: QueryRunner }): void {
+    const qr = event.queryRunner;
+    if (qr.isTransactionActive || !qr.data?.[OUTBOX_WRITTEN]) return;
+    qr.data[OUTBOX_WRITTEN] = false;
+    for (const l of this.listeners) l();
+  }
+
+  afterTransactionRollback(event: { queryRunner: QueryRunner }): void {
+    const qr = event.queryRunner;
+    if (!qr.isTransactionActive && qr.data) qr.data[OUTBOX_WRITTEN] = false;
+  }
+}
+
+function fire(dataSource: DataSource): void {
+  for (const l of listeners.get(dataSource) ?? []) l();
+}
+
+/** Calls `listener` after every commit on `dataSource` that wrote outbox rows. Returns an unsubscribe function. */
+export function onOutboxCommit(dataSource: DataSource, listener: Listener): () => void {
+  let set = listeners.get(dataSource);
+  if (!set) {
+    set = new Set();
+    listeners.set(dataSource, set);
+    dataSource.subscribers.push(new OutboxCommitSubscriber(set));
+  }
+  set.add(listener);
+  return () => set.delete(listener);
+}
+
+/** Called by the outbox writer after its INSERT. */
+export function markOutboxWritten(manager: EntityManager): void {
+  const qr = manager.queryRunner;
+  if (qr?.isTransactionActive) {
+    qr.data = qr.data ?? {};
+    qr.data[OUTBOX_WRITTEN] = true;
+  } else {
+    fire(manager.connection);
+  }
+}
