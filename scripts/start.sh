@@ -54,7 +54,8 @@ log "kafka ready on $KAFKA_BROKERS"
 
 launch() { # name entry readiness-path port
   local name="$1" entry="$2" path="$3" port="$4"
-  node "$entry" >>"$RUN/logs/$name.log" 2>&1 &
+  # the V8 heap limit of the deployment (k8s/base NODE_OPTIONS), as in tests and benchmarks
+  NODE_OPTIONS="${NODE_OPTIONS:-} --max-old-space-size=160" node "$entry" >>"$RUN/logs/$name.log" 2>&1 &
   PIDS+=("$!")
   for _ in $(seq 1 120); do
     if curl -fs "http://127.0.0.1:${port}${path}" >/dev/null 2>&1; then log "$name ready on http://127.0.0.1:${port}"; return 0; fi

@@ -11,7 +11,7 @@
  * seeded directly in reporting's tables with generate_series (1,000,000 tickets over 365 days,
  * 500,000 payments, daily_totals) and GET /v1/reports/daily is timed (acquirer key, merchantId).
  *
- * env: BENCH_REPORTING_SALES (15000 → 60,000 events), BENCH_REPORTING_TICKETS (1000000),
+ * env: BENCH_REPORTING_SALES (30000 → 120,000 events), BENCH_REPORTING_TICKETS (1000000),
  *      BENCH_REPORTING_REQUESTS (2000), BENCH_KAFKA_BROKERS.
  * Writes bench/results/reporting-<ISO>.json and reporting-latest.json.
  */
@@ -45,7 +45,7 @@ const num = (name: string, def: number): number => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : def;
 };
-const SALES = num('BENCH_REPORTING_SALES', 15000);
+const SALES = num('BENCH_REPORTING_SALES', 30000);
 const HISTORY_TICKETS = num('BENCH_REPORTING_TICKETS', 1_000_000);
 const REQUESTS = num('BENCH_REPORTING_REQUESTS', 2000);
 const CONCURRENCY = num('BENCH_REPORTING_CONCURRENCY', 4);

@@ -29,6 +29,7 @@ import {
   newCorrelationId,
   OutboxRelay,
   runInFlow,
+  type BatchHandlerMap,
   type HandlerMap,
   type Logger,
   type MessagingMetrics,
@@ -215,6 +216,10 @@ export type ServiceDefinition = {
   topics: string[];
   /** Builds the service's handlers once the Nest container exists. */
   handlers: (app: INestApplication) => HandlerMap;
+  /** Optional set-based handlers for the most frequent event types (see EventConsumer). */
+  batchHandlers?: (app: INestApplication) => BatchHandlerMap;
+  /** Max events per consumer transaction (EventConsumer's default when absent). */
+  consumerChunkSize?: number;
   /** Extra express setup before Nest routes (e.g. form bodies for wallet callbacks). */
   configure?: (app: express.Express) => void;
 };
@@ -320,6 +325,8 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
     groupId: settings.groupId,
     topics,
     handlers,
+    ...(def.batchHandlers ? { batchHandlers: def.batchHandlers(app) } : {}),
+    ...(def.consumerChunkSize ? { chunkSize: def.consumerChunkSize } : {}),
     logger,
     metrics: platform.metrics,
   });

@@ -18,6 +18,9 @@ export const REPO_ROOT = ((): string => {
 
 export type ServiceName = 'payment' | 'ticketing' | 'promotions' | 'reporting' | 'sandbox';
 
+/** Node options every Admit service runs with (same as NODE_OPTIONS in k8s/base). */
+export const SERVICE_NODE_OPTIONS = '--max-old-space-size=160';
+
 type ServiceSpec = { name: ServiceName; entry: string; port: number; database: string; env: Record<string, string> };
 
 export type Stack = {
@@ -156,9 +159,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const url = (s: ServiceSpec) => `http://127.0.0.1:${s.port}`;
   const launch = async (s: ServiceSpec) => {
     const out = createWriteStream(join(logDir, `${s.name}.log`), { flags: 'a' });
+    // The V8 heap limit of the deployment (k8s/base, docker-compose.yml, scripts/start.sh), so
+    // tests and benchmarks run the services with the memory behaviour they have in production.
+    const env = { ...process.env, ...common, ...s.env, ...(o.env ?? {}) };
+    env['NODE_OPTIONS'] = [env['NODE_OPTIONS'], SERVICE_NODE_OPTIONS].filter(Boolean).join(' ');
     const child = spawn(process.execPath, [join(REPO_ROOT, s.entry)], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...common, ...s.env, ...(o.env ?? {}) },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.pipe(out);

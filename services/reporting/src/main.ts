@@ -20,6 +20,11 @@ export async function startReporting(env: NodeJS.ProcessEnv = process.env) {
     operations: REPORTING_OPERATIONS,
     topics: REPORTING_TOPICS,
     handlers: (app) => ({ ...app.get(LedgerConsumer).handlers(), ...app.get(VisitorsConsumer).handlers() }),
+    batchHandlers: (app) => ({
+      ...app.get(LedgerConsumer).batchHandlers(),
+      ...app.get(VisitorsConsumer).batchHandlers(),
+    }),
+    consumerChunkSize: 500,
   });
 }
 

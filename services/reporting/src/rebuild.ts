@@ -9,14 +9,21 @@ import { VisitorsConsumer } from './visitors/visitors.consumer';
 
 export type RebuildResult = { events: number; seconds: number };
 
-/** Offsets (per topic/partition) the group must reach: the high watermarks when the rebuild began. */
-async function highWatermarks(platform: Platform, topics: string[]): Promise<Map<string, bigint>> {
+/**
+ * Offsets (per topic/partition) the group must reach: the high watermarks when the rebuild began,
+ * with the low ones (a partition with nothing in it, or nothing left, has low = high).
+ */
+async function highWatermarks(
+  platform: Platform,
+  topics: string[],
+): Promise<Map<string, { low: bigint; high: bigint }>> {
   const admin = platform.kafka.admin();
   await admin.connect();
   try {
-    const out = new Map<string, bigint>();
+    const out = new Map<string, { low: bigint; high: bigint }>();
     for (const topic of topics) {
-      for (const p of await admin.fetchTopicOffsets(topic)) out.set(`${topic}/${p.partition}`, BigInt(p.high));
+      for (const p of await admin.fetchTopicOffsets(topic))
+        out.set(`${topic}/${p.partition}`, { low: BigInt(p.low), high: BigInt(p.high) });
     }
     return out;
   } finally {
@@ -24,16 +31,23 @@ async function highWatermarks(platform: Platform, topics: string[]): Promise<Map
   }
 }
 
-async function caughtUp(platform: Platform, groupId: string, topics: string[], target: Map<string, bigint>) {
+async function caughtUp(
+  platform: Platform,
+  groupId: string,
+  topics: string[],
+  target: Map<string, { low: bigint; high: bigint }>,
+) {
   const admin = platform.kafka.admin();
   await admin.connect();
   try {
     const committed = await admin.fetchOffsets({ groupId, topics });
     for (const t of committed) {
       for (const p of t.partitions) {
-        const want = target.get(`${t.topic}/${p.partition}`) ?? 0n;
-        const have = BigInt(p.offset === '-1' ? '0' : p.offset);
-        if (have < want) return false;
+        const want = target.get(`${t.topic}/${p.partition}`);
+        if (!want || want.high <= want.low) continue; // nothing to replay in this partition
+        // -1 (no commit) and -2 (reset to earliest, nothing consumed since) mean "at the start"
+        const have = Number(p.offset) < 0 ? want.low : BigInt(p.offset);
+        if (have < want.high) return false;
       }
     }
     return true;
@@ -63,8 +77,10 @@ export async function rebuild(
     const admin = platform.kafka.admin();
     await admin.connect();
     try {
-      // A member killed without leaving stays in the group until its session times out (30 s).
-      const until = Date.now() + (opts.groupWaitMs ?? 45_000);
+      // A member killed without leaving stays in the group until its session times out (30 s),
+      // and if it died while the group was rebalancing (e.g. soon after a restart), until the
+      // rebalance timeout (60 s) has passed as well.
+      const until = Date.now() + (opts.groupWaitMs ?? 120_000);
       for (;;) {
         const group = await admin.describeGroups([settings.groupId]);
         const members = group.groups[0]?.members.length ?? 0;
@@ -86,17 +102,18 @@ export async function rebuild(
     });
     logger.info({ tables: READ_MODEL_TABLES }, 'read models dropped; replaying from the beginning');
     const target = await highWatermarks(platform, topics);
-    const handlers: HandlerMap = {
-      ...platform.keys.handlers(),
-      ...new LedgerConsumer(settings, logger).handlers(),
-      ...new VisitorsConsumer(logger).handlers(),
-    };
+    const ledger = new LedgerConsumer(settings, logger);
+    const visitors = new VisitorsConsumer(logger);
+    const handlers: HandlerMap = { ...platform.keys.handlers(), ...ledger.handlers(), ...visitors.handlers() };
     consumer = new EventConsumer({
       kafka: platform.kafka,
       dataSource: platform.dataSource,
       groupId: settings.groupId,
       topics,
       handlers,
+      // the same set-based handlers as the running service (so a rebuild is as fast as ingest)
+      batchHandlers: { ...ledger.batchHandlers(), ...visitors.batchHandlers() },
+      chunkSize: 500,
       logger,
       metrics: platform.metrics,
       fromBeginning: true,

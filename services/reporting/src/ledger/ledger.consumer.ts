@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { EventPayload } from '@admit/contracts';
-import type { HandlerMap, Logger } from '@admit/messaging';
+import type { BatchHandlerMap, HandlerMap, Logger } from '@admit/messaging';
 import { LOGGER } from '@admit/service-kit';
 import { REPORTING_SETTINGS, type ReportingSettings } from '../config';
 import { businessDate, isValidTimeZone } from '../time/zoned-time';
-import { bumpDailyTotals } from './daily-totals';
+import { bumpDailyTotals, bumpDailyTotalsMany, type DailyDelta, type DailyKey } from './daily-totals';
 import { mdrFee } from './fees';
 import { convertMinor } from './settlement';
 
@@ -42,6 +42,26 @@ export class LedgerConsumer {
       'payment.cancelled': (p, { manager }) => this.paymentCancelled(manager, p),
       'tickets.issued': (p, { manager }) => this.ticketsIssued(manager, p),
       'coupon.redeemed': (p, { manager }) => this.couponRedeemed(manager, p),
+    };
+  }
+
+  /**
+   * Set-based versions of the two most frequent facts (EventConsumer batch handlers): a chunk of
+   * payments or of ticket issues costs a handful of statements instead of five per event, with
+   * the same effect as the single handlers above applied in order.
+   */
+  batchHandlers(): BatchHandlerMap {
+    return {
+      'payment.succeeded': (events, { manager }) =>
+        this.paymentsSucceeded(
+          manager,
+          events.map((e) => e.payload),
+        ),
+      'tickets.issued': (events, { manager }) =>
+        this.ticketsIssuedMany(
+          manager,
+          events.map((e) => e.payload),
+        ),
     };
   }
 
@@ -180,6 +200,29 @@ export class LedgerConsumer {
     return rows[0]?.timezone ?? null;
   }
 
+  /** `merchantTimezone` for many merchants: placeholders, then share locks in id order. */
+  private async merchantTimezones(m: Manager, merchantIds: string[]): Promise<Map<string, string | null>> {
+    const ids = [...new Set(merchantIds)].sort();
+    await m.query(
+      `INSERT INTO merchants (id) SELECT id FROM unnest($1::text[]) AS t(id) ORDER BY id ON CONFLICT (id) DO NOTHING`,
+      [ids],
+    );
+    const rows = (await m.query(`SELECT id, timezone FROM merchants WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`, [
+      ids,
+    ])) as { id: string; timezone: string | null }[];
+    return new Map(rows.map((r) => [r.id, r.timezone]));
+  }
+
+  private async feeBpsMany(m: Manager, merchantIds: string[]): Promise<Map<string, number>> {
+    const ids = [...new Set(merchantIds)];
+    const rows = (await m.query(
+      `SELECT merchant_id, mdr_bps FROM merchant_fee_rates WHERE merchant_id = ANY($1::text[])`,
+      [ids],
+    )) as { merchant_id: string; mdr_bps: number }[];
+    const found = new Map(rows.map((r) => [r.merchant_id, r.mdr_bps]));
+    return new Map(ids.map((id) => [id, found.get(id) ?? this.settings.defaultMdrBps]));
+  }
+
   private async feeBps(m: Manager, merchantId: string): Promise<number> {
     const rows = (await m.query(`SELECT mdr_bps FROM merchant_fee_rates WHERE merchant_id = $1`, [merchantId])) as {
       mdr_bps: number;
@@ -230,6 +273,66 @@ export class LedgerConsumer {
         },
       );
     }
+  }
+
+  /** `paymentSucceeded` for a run of events, in three statements plus one for the totals. */
+  async paymentsSucceeded(m: Manager, list: EventPayload<'payment.succeeded'>[]): Promise<void> {
+    const merchantIds = list.map((p) => p.merchantId);
+    const bps = await this.feeBpsMany(m, merchantIds);
+    const zones = await this.merchantTimezones(m, merchantIds);
+    const rows = list.map((p) => {
+      const feeBps = bps.get(p.merchantId) ?? this.settings.defaultMdrBps;
+      const timezone = zones.get(p.merchantId) ?? null;
+      return {
+        p,
+        feeBps,
+        fee: mdrFee(p.amount.value, feeBps),
+        date: timezone ? businessDate(p.paidAt, timezone) : null,
+      };
+    });
+    const inserted = (await m.query(
+      `INSERT INTO ledger_payments (payment_id, merchant_id, order_id, amount_value, currency, paid_at, business_date, wallet,
+                                    wallet_transaction_id, partner_trans_id, exchange_rate, settlement_value, settlement_currency,
+                                    fee_bps, fee_value)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7::date[], $8::text[],
+                            $9::text[], $10::text[], $11::text[], $12::bigint[], $13::text[], $14::int[], $15::bigint[])
+       ON CONFLICT (payment_id) DO NOTHING
+       RETURNING payment_id`,
+      [
+        rows.map((r) => r.p.paymentId),
+        rows.map((r) => r.p.merchantId),
+        rows.map((r) => r.p.orderId),
+        rows.map((r) => r.p.amount.value),
+        rows.map((r) => r.p.amount.currency),
+        rows.map((r) => r.p.paidAt),
+        rows.map((r) => r.date),
+        rows.map((r) => r.p.wallet),
+        rows.map((r) => r.p.walletTransactionId),
+        rows.map((r) => r.p.partnerTransId),
+        rows.map((r) => r.p.exchangeRate),
+        rows.map((r) => r.p.settlementAmount?.value ?? null),
+        rows.map((r) => r.p.settlementAmount?.currency ?? null),
+        rows.map((r) => r.feeBps),
+        rows.map((r) => r.fee),
+      ],
+    )) as { payment_id: string }[];
+    const fresh = new Set(inserted.map((r) => r.payment_id));
+    const bumps: { key: DailyKey; delta: DailyDelta }[] = [];
+    for (const { p, fee, date } of rows) {
+      // a payment id twice in one run is counted once, like the second single insert that does nothing
+      if (!date || !fresh.delete(p.paymentId)) continue;
+      bumps.push({
+        key: { merchantId: p.merchantId, date, currency: p.amount.currency },
+        delta: {
+          gross: p.amount.value,
+          fees: fee,
+          payments: 1,
+          settlementGross: p.settlementAmount?.value ?? p.amount.value,
+          settlementCurrency: p.settlementAmount?.currency ?? p.amount.currency,
+        },
+      });
+    }
+    await bumpDailyTotalsMany(m, bumps);
   }
 
   /**
@@ -421,7 +524,55 @@ export class LedgerConsumer {
       );
     }
   }
+
+  /** `ticketsIssued` for a run of events: one insert for all their tickets. */
+  async ticketsIssuedMany(m: Manager, list: EventPayload<'tickets.issued'>[]): Promise<void> {
+    const zones = await this.merchantTimezones(
+      m,
+      list.map((p) => p.merchantId),
+    );
+    const rows: { p: EventPayload<'tickets.issued'>; t: IssuedTicket; date: string | null }[] = [];
+    for (const p of list) {
+      const timezone = zones.get(p.merchantId) ?? null;
+      const date = timezone ? businessDate(p.issuedAt, timezone) : null;
+      for (const t of p.tickets) rows.push({ p, t, date });
+    }
+    if (rows.length === 0) return;
+    const inserted = (await m.query(
+      `INSERT INTO tickets (ticket_id, order_id, merchant_id, attraction_id, payment_id, product_id, product_kind, slot_id,
+                            valid_from, valid_to, max_entries, currency, issued_at, business_date)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::timestamptz[], $10::timestamptz[], $11::int[], $12::text[], $13::timestamptz[], $14::date[])
+       ON CONFLICT (ticket_id) DO NOTHING
+       RETURNING ticket_id`,
+      [
+        rows.map((r) => r.t.ticketId),
+        rows.map((r) => r.p.orderId),
+        rows.map((r) => r.p.merchantId),
+        rows.map((r) => r.p.attractionId),
+        rows.map((r) => r.p.paymentId),
+        rows.map((r) => r.t.productId),
+        rows.map((r) => r.t.productKind),
+        rows.map((r) => r.t.slotId),
+        rows.map((r) => r.t.validFrom),
+        rows.map((r) => r.t.validTo),
+        rows.map((r) => r.t.maxEntries),
+        rows.map((r) => r.p.amountPaid.currency),
+        rows.map((r) => r.p.issuedAt),
+        rows.map((r) => r.date),
+      ],
+    )) as { ticket_id: string }[];
+    const fresh = new Set(inserted.map((r) => r.ticket_id));
+    const bumps: { key: DailyKey; delta: DailyDelta }[] = [];
+    for (const { p, t, date } of rows) {
+      if (!date || !fresh.delete(t.ticketId)) continue;
+      bumps.push({ key: { merchantId: p.merchantId, date, currency: p.amountPaid.currency }, delta: { tickets: 1 } });
+    }
+    await bumpDailyTotalsMany(m, bumps);
+  }
 }
+
+type IssuedTicket = EventPayload<'tickets.issued'>['tickets'][number];
 
 function toInt(text: string): number {
   const n = Number(text);
