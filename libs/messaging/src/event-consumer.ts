@@ -14,6 +14,7 @@ import { runInFlow } from './context';
 import type { Logger } from './logger';
 import type { MessagingMetrics } from './metrics';
 import { appendRawToOutbox } from './outbox-writer';
+import { preparedQuery } from './prepared';
 
 /** What a handler gets: the transaction of its inbox row, and the event. */
 export type HandlerContext<T extends EventType> = {
@@ -260,7 +261,9 @@ export class EventConsumer {
     const claimed = new WeakSet<KafkaMessage>();
     if (first.size === 0) return claimed;
     const ids = [...first.keys()];
-    const rows = (await qr.query(
+    const rows = await preparedQuery<{ id: string }>(
+      qr,
+      'admit_inbox_claim',
       `INSERT INTO inbox (consumer_group, event_id, event_type, topic, kafka_partition, kafka_offset, status, attempts)
        SELECT $1, e.id, e.type, $2, $3, e.off, 'processed', 1
          FROM unnest($4::uuid[], $5::text[], $6::bigint[]) AS e(id, type, off)
@@ -277,7 +280,7 @@ export class EventConsumer {
         ids.map((id) => first.get(id)?.type ?? ''),
         ids.map((id) => first.get(id)?.message.offset ?? '0'),
       ],
-    )) as { id: string }[];
+    );
     for (const r of rows) {
       const hit = first.get(r.id.toLowerCase());
       if (hit) claimed.add(hit.message);

@@ -10,6 +10,7 @@ import {
 } from '@admit/contracts';
 import { currentFlow, newCorrelationId } from './context';
 import { markOutboxWritten } from './outbox-signal';
+import { preparedQuery } from './prepared';
 
 export type NewEvent<T extends EventType> = {
   type: T;
@@ -48,8 +49,7 @@ export async function appendManyToOutbox(manager: EntityManager, events: NewEven
   if (events.length === 0) return [];
   const flow = currentFlow();
   const envelopes: Envelope[] = [];
-  const params: unknown[] = [];
-  const rows: string[] = [];
+  const cols: [string[], string[], string[], string[], string[]] = [[], [], [], [], []];
   for (const e of events) {
     const def = EVENT_REGISTRY[e.type];
     const version = latestVersion(e.type);
@@ -81,13 +81,22 @@ export async function appendManyToOutbox(manager: EntityManager, events: NewEven
       [HEADERS.correlationId]: envelope.correlationId,
     };
     if (envelope.causationId) headers[HEADERS.causationId] = envelope.causationId;
-    const n = params.length;
-    rows.push(`($${n + 1}::uuid, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}::jsonb)`);
-    params.push(envelope.eventId, def.topic, envelope.aggregateId, JSON.stringify(envelope), JSON.stringify(headers));
+    cols[0].push(envelope.eventId);
+    cols[1].push(def.topic);
+    cols[2].push(envelope.aggregateId);
+    cols[3].push(JSON.stringify(envelope));
+    cols[4].push(JSON.stringify(headers));
   }
-  await manager.query(
-    `INSERT INTO outbox (event_id, topic, message_key, value, headers) VALUES ${rows.join(', ')}`,
-    params,
+  // One constant statement for any number of events (prepared once per connection); ids are
+  // taken in the order of the arrays, which is the order the events were given in.
+  await preparedQuery(
+    manager,
+    'admit_outbox_append',
+    `INSERT INTO outbox (event_id, topic, message_key, value, headers)
+     SELECT e.id, e.topic, e.key, e.value, e.headers
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(id, topic, key, value, headers, n)
+      ORDER BY e.n`,
+    cols,
   );
   markOutboxWritten(manager);
   return envelopes;
