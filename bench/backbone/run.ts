@@ -12,7 +12,7 @@
  *
  *   npm run bench:backbone   (builds bench/backbone/tsconfig.json, then node dist/bench/backbone/run.js)
  *
- * env: BENCH_WRITERS (4) BENCH_WARMUP_SEC (3) BENCH_MAX_SEC (20) BENCH_HALF_SEC (20)
+ * env: BENCH_WRITERS (16) BENCH_WARMUP_SEC (3) BENCH_MAX_SEC (20) BENCH_HALF_SEC (20)
  *      BENCH_MAX_BACKLOG (2000) BENCH_PGBENCH_SEC (15) BENCH_PGBENCH_EXTENDED_SEC (10)
  *      BENCH_PP_RECORDS (500000)
  *      KAFKA_BROKERS (127.0.0.1:9092) BENCH_PG_URL (postgres://postgres@127.0.0.1:5432)
@@ -63,7 +63,7 @@ const num = (name: string, def: number): number => {
 };
 
 const P = {
-  writers: num('BENCH_WRITERS', 4),
+  writers: num('BENCH_WRITERS', 16),
   warmupSec: num('BENCH_WARMUP_SEC', 3),
   maxSec: num('BENCH_MAX_SEC', 20),
   halfSec: num('BENCH_HALF_SEC', 20),

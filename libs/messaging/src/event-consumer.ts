@@ -104,6 +104,9 @@ export class EventConsumer {
   private consumer: Consumer | null = null;
   private admin: Admin | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
+  private commitTimer: NodeJS.Timeout | null = null;
+  /** The latest batch's payload: its commit functions act on the consumer group, not the batch. */
+  private lastPayload: EachBatchPayload | null = null;
   private readonly maxAttempts: number;
 
   constructor(private readonly o: EventConsumerOptions) {
@@ -129,21 +132,43 @@ export class EventConsumer {
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
+    // Offsets are committed by this class, at most once a second (plus a flush when idle and on
+    // stop): kafkajs's autoCommit commits after *every* batch in eachBatch mode whatever the
+    // interval, and those sequential OffsetCommit round trips were most of the consumer's latency
+    // (a probe at 700 events/s: p50 20 ms with them, one fetch per ~40 ms). A commit lost in a
+    // crash only redelivers events the inbox already holds.
     await consumer.run({
-      autoCommit: true,
+      autoCommit: false,
       autoCommitInterval: 1000,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 6,
       eachBatch: (payload) => this.onBatch(payload),
     });
+    this.commitTimer = setInterval(() => void this.flushOffsets(), 1000);
+    this.commitTimer.unref();
     this.admin = this.o.kafka.admin();
     await this.admin.connect();
     this.lagTimer = setInterval(() => void this.measureLag(), 5000);
     this.lagTimer.unref();
   }
 
+  /** Commits every processed (resolved) offset not committed yet. */
+  private async flushOffsets(): Promise<void> {
+    const p = this.lastPayload;
+    if (!p) return;
+    try {
+      const pending = p.uncommittedOffsets();
+      if (pending.topics.length > 0) await p.commitOffsetsIfNecessary(pending);
+    } catch (err) {
+      // a rebalance in progress or a broker away: the next flush or batch commits them
+      this.o.logger.debug({ err }, 'offset commit failed; retried with the next one');
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.lagTimer) clearInterval(this.lagTimer);
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    await this.flushOffsets();
     await this.consumer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
@@ -192,6 +217,7 @@ export class EventConsumer {
 
   private async onBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p;
+    this.lastPayload = p;
     const chunkSize = this.o.chunkSize ?? 200;
     for (let i = 0; i < batch.messages.length; i += chunkSize) {
       if (!p.isRunning() || p.isStale()) return;
