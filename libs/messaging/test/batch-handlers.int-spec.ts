@@ -6,7 +6,8 @@
  */
 import type { Kafka } from 'kafkajs';
 import type { Envelope, EventPayload } from '@admit/contracts';
-import { EventConsumer } from '../src';
+import { Registry } from 'prom-client';
+import { EventConsumer, messagingMetrics } from '../src';
 import {
   countWhere,
   createTestDb,
@@ -25,26 +26,19 @@ import {
   waitFor,
   writeEvents,
   type TestDb,
+  cleanupAfterEach,
 } from './harness';
-import { messagingMetrics } from '../src';
-import { Registry } from 'prom-client';
 
 jest.setTimeout(90_000);
 
 describe('batch handlers', () => {
   let db: TestDb;
   let kafka: Kafka;
-  const cleanup: (() => Promise<unknown>)[] = [];
+  const cleanup = cleanupAfterEach();
 
   beforeAll(async () => {
     db = await createTestDb();
     kafka = newKafka();
-  });
-  afterEach(async () => {
-    while (cleanup.length > 0)
-      await cleanup
-        .pop()?.()
-        .catch(() => undefined);
   });
   afterAll(async () => {
     await db.drop();

@@ -40,6 +40,18 @@ export const uid = (): string => randomBytes(4).toString('hex');
 /** The registry topic of the events the tests write (`ticket.voided`). */
 export const SOURCE_TOPIC = TOPICS.tickets.name;
 
+/** A list of undo steps run after each test, last first (failures ignored). Call inside describe. */
+export function cleanupAfterEach(): (() => Promise<unknown>)[] {
+  const steps: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    while (steps.length > 0)
+      await steps
+        .pop()?.()
+        .catch(() => undefined);
+  });
+  return steps;
+}
+
 export async function waitFor(
   what: string,
   check: () => Promise<boolean>,

@@ -22,6 +22,7 @@ import {
   waitFor,
   writeEvents,
   type TestDb,
+  cleanupAfterEach,
 } from './harness';
 
 jest.setTimeout(90_000);
@@ -34,7 +35,7 @@ describe('outbox commit signal', () => {
   let topicName = '';
   let viaTopic: Kafka;
   let removeTopic: () => Promise<void> = () => Promise.resolve();
-  const cleanup: (() => Promise<unknown>)[] = [];
+  const cleanup = cleanupAfterEach();
 
   beforeAll(async () => {
     db = await createTestDb();
@@ -43,12 +44,6 @@ describe('outbox commit signal', () => {
     topicName = topic.name;
     viaTopic = relayKafka(kafka, { [SOURCE_TOPIC]: topic.name });
     removeTopic = () => topic.remove();
-  });
-  afterEach(async () => {
-    while (cleanup.length > 0)
-      await cleanup
-        .pop()?.()
-        .catch(() => undefined);
   });
   afterAll(async () => {
     await removeTopic().catch(() => undefined);

@@ -31,6 +31,7 @@ import {
   type TestConsumer,
   type TestDb,
   type TestTopic,
+  cleanupAfterEach,
 } from './harness';
 
 // the project-level testTimeout in jest.config.js is not applied by Jest 30 (a global option)
@@ -39,17 +40,11 @@ jest.setTimeout(90_000);
 describe('outbox relay', () => {
   let db: TestDb;
   let kafka: Kafka;
-  const cleanup: (() => Promise<unknown>)[] = [];
+  const cleanup = cleanupAfterEach();
 
   beforeAll(async () => {
     db = await createTestDb();
     kafka = newKafka();
-  });
-  afterEach(async () => {
-    while (cleanup.length > 0)
-      await cleanup
-        .pop()?.()
-        .catch(() => undefined);
   });
   afterAll(async () => {
     await db.drop();

@@ -20,6 +20,7 @@ export async function startPromotions(env: NodeJS.ProcessEnv = process.env) {
     operations: PROMOTIONS_OPERATIONS,
     topics: [TOPICS.merchants.name, TOPICS.tickets.name, TOPICS.orders.name, TOPICS.catalog.name],
     handlers: (app) => ({ ...app.get(MerchantsConsumer).handlers(), ...app.get(SagaConsumer).handlers() }),
+    batchHandlers: (app) => app.get(SagaConsumer).batchHandlers(),
   });
 }
 

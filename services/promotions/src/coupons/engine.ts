@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { newId, type Currency, type EventPayload } from '@admit/contracts';
-import { appendToOutbox } from '@admit/messaging';
+import { appendManyToOutbox, appendToOutbox } from '@admit/messaging';
 import type { CampaignRow } from '../campaigns/campaigns.service';
 import { rowsOf } from '../database/rows';
 import { discountFor, generateCode, limitCheck } from '../campaigns/rules';
@@ -231,28 +231,42 @@ export async function reserveForOrder(m: EntityManager, p: Placed, now = new Dat
 
 /** Order paid → its reserved coupon is redeemed (once: only a `reserved` coupon moves). */
 export async function redeemForOrder(m: EntityManager, orderId: string, now = new Date()): Promise<void> {
+  await redeemForOrders(m, [orderId], now);
+}
+
+/**
+ * The same for many paid orders in one statement (the consumer's batch handler for
+ * `order.fulfilled`): coupons move in one UPDATE, their events are appended in the orders' order.
+ */
+export async function redeemForOrders(m: EntityManager, orderIds: string[], now = new Date()): Promise<void> {
+  if (orderIds.length === 0) return;
   const rows = rowsOf<CouponRow>(
     await m.query(
       `UPDATE coupons SET status = 'redeemed', redeemed_at = $2, updated_at = now()
-       WHERE order_id = $1 AND status = 'reserved' RETURNING *`,
-      [orderId, now],
+       WHERE order_id = ANY($1::text[]) AND status = 'reserved' RETURNING *`,
+      [orderIds, now],
     ),
   );
-  for (const c of rows) {
-    await appendToOutbox(m, {
-      type: 'coupon.redeemed',
+  const position = new Map(orderIds.map((id, i) => [id, i] as const));
+  rows.sort(
+    (a, b) => (position.get(a.order_id ?? '') ?? 0) - (position.get(b.order_id ?? '') ?? 0) || a.id.localeCompare(b.id),
+  );
+  await appendManyToOutbox(
+    m,
+    rows.map((c) => ({
+      type: 'coupon.redeemed' as const,
       aggregateId: c.id,
       merchantId: c.merchant_id,
       payload: {
         couponId: c.id,
         campaignId: c.campaign_id,
         merchantId: c.merchant_id,
-        orderId,
+        orderId: c.order_id ?? '',
         discount: { value: Number(c.discount_value ?? 0), currency: (c.discount_currency ?? 'CNY') as Currency },
         redeemedAt: now.toISOString(),
       },
-    });
-  }
+    })),
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import { newId, type EventPayload } from '@admit/contracts';
 import { createLogger } from '@admit/messaging';
 import { buildDataSource, runMigrationsLocked, type Principal } from '@admit/service-kit';
 import { CouponsService } from '../coupons/coupons.service';
+import { redeemForOrder, redeemForOrders } from '../coupons/engine';
 import { PROMOTIONS_MIGRATIONS } from '../database/migrations';
 import { MerchantsConsumer } from '../merchants/merchants.consumer';
 import { OffersService } from '../offers/offers.service';
@@ -241,6 +242,47 @@ describe('promotions handlers (PostgreSQL)', () => {
     expect(
       (await coupons.list(merchantKey(newId('merchant')), { limit: 20, customerReference: 'cust-9' }, null)).data,
     ).toEqual([]);
+  });
+
+  it('redeems the reserved coupons of many paid orders at once, exactly like one order after the other', async () => {
+    const merchantId = newId('merchant');
+    const campaignId = newId('campaign');
+    await ds.query(
+      `INSERT INTO campaigns (id, merchant_id, name, city, trigger, code, discount, conditions, limits, valid_from, valid_to, stacking, status, redemptions)
+       VALUES ($1, $2, 'batch', NULL, 'code', $3, '{"percentOff":10}', '{}', '{}', '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z', 'exclusive', 'active', 3)`,
+      [campaignId, merchantId, `B${randomUUID().slice(0, 8)}`],
+    );
+    const orders = [newId('order'), newId('order'), newId('order')];
+    const coupons: string[] = [];
+    for (const [i, orderId] of orders.entries()) {
+      const id = newId('coupon');
+      coupons.push(id);
+      await ds.query(
+        `INSERT INTO coupons (id, code, campaign_id, merchant_id, status, order_id, trigger, discount_value, discount_currency, reserved_at, valid_to)
+         VALUES ($1, $2, $3, $4, 'reserved', $5, 'code', $6, 'CNY', now(), '2099-01-01T00:00:00Z')`,
+        [id, `R${randomUUID().slice(0, 8)}`, campaignId, merchantId, orderId, 100 * (i + 1)],
+      );
+    }
+    const redeemed = async () =>
+      (await ds.query(
+        `SELECT value::jsonb->'payload' AS p FROM outbox WHERE value::jsonb->>'type' = 'coupon.redeemed'
+           AND value::jsonb->'payload'->>'campaignId' = $1 ORDER BY id`,
+        [campaignId],
+      )) as { p: { couponId: string; orderId: string; discount: { value: number } } }[];
+    // the last order alone (single path), then a batch with the others, an unknown order and a repeat
+    await tx((m) => redeemForOrder(m, orders[2]!));
+    await tx((m) => redeemForOrders(m, [orders[1]!, newId('order'), orders[0]!, orders[2]!]));
+    await tx((m) => redeemForOrders(m, [...orders])); // replay: nothing moves, nothing is published
+    const events = await redeemed();
+    expect(events.map((e) => [e.p.orderId, e.p.couponId, e.p.discount.value])).toEqual([
+      [orders[2], coupons[2], 300],
+      [orders[1], coupons[1], 200],
+      [orders[0], coupons[0], 100],
+    ]);
+    const statuses = (await ds.query(`SELECT status FROM coupons WHERE campaign_id = $1`, [campaignId])) as {
+      status: string;
+    }[];
+    expect(statuses.map((r) => r.status)).toEqual(['redeemed', 'redeemed', 'redeemed']);
   });
 
   it('reverts its migrations cleanly', async () => {

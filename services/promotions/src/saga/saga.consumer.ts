@@ -1,8 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { EventPayload } from '@admit/contracts';
-import type { HandlerMap } from '@admit/messaging';
-import { issueAfterPurchase, redeemForOrder, releaseForOrder, reserveForOrder } from '../coupons/engine';
+import type { BatchHandlerMap, HandlerMap } from '@admit/messaging';
+import {
+  issueAfterPurchase,
+  redeemForOrder,
+  redeemForOrders,
+  releaseForOrder,
+  reserveForOrder,
+} from '../coupons/engine';
 import { PurchasesConsumer } from '../purchases/purchases.consumer';
 
 /**
@@ -27,6 +33,17 @@ export class SagaConsumer {
       'order.refunded': (p, { manager }) => this.orderRefunded(manager, p),
       'tickets.issued': (p, { manager }) => this.ticketsIssued(manager, p),
       'attraction.created': (p, { manager }) => this.attractionCreated(manager, p),
+    };
+  }
+
+  /** Paid orders arrive in bursts: their coupons are redeemed with one statement per chunk run. */
+  batchHandlers(): BatchHandlerMap {
+    return {
+      'order.fulfilled': (events, { manager }) =>
+        redeemForOrders(
+          manager,
+          events.map((e) => e.payload.orderId),
+        ),
     };
   }
 
