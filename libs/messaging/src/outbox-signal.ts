@@ -12,7 +12,8 @@ import type { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner 
  * Instead, `appendToOutbox` marks the transaction's QueryRunner, and a TypeORM subscriber
  * installed on the DataSource calls the registered listeners once that transaction's COMMIT
  * has returned (nested savepoints are ignored: only the outermost commit counts). Writes
- * outside a transaction signal at once. Listeners run synchronously and must not throw.
+ * outside a transaction signal at once (or NOTIFY, see markOutboxWritten). Listeners run
+ * synchronously and must not throw.
  */
 const OUTBOX_WRITTEN = 'admitOutboxWritten';
 
@@ -35,10 +36,6 @@ class OutboxCommitSubscriber implements EntitySubscriberInterface {
   }
 }
 
-function fire(dataSource: DataSource): void {
-  for (const l of listeners.get(dataSource) ?? []) l();
-}
-
 /** Calls `listener` after every commit on `dataSource` that wrote outbox rows. Returns an unsubscribe function. */
 export function onOutboxCommit(dataSource: DataSource, listener: Listener): () => void {
   let set = listeners.get(dataSource);
@@ -51,13 +48,23 @@ export function onOutboxCommit(dataSource: DataSource, listener: Listener): () =
   return () => set.delete(listener);
 }
 
-/** Called by the outbox writer after its INSERT. */
-export function markOutboxWritten(manager: EntityManager): void {
+/**
+ * Called by the outbox writer after its INSERT. In a TypeORM transaction: marks it, the relay is
+ * woken after its COMMIT. Outside one (autocommit, or a plain pg client as in tools and
+ * benchmarks): wakes this process's relay of that DataSource, and when there is none, tells the
+ * relays of other processes with a NOTIFY (the writer without a relay of its own, ADR 0006).
+ */
+export async function markOutboxWritten(manager: EntityManager): Promise<void> {
   const qr = manager.queryRunner;
   if (qr?.isTransactionActive) {
     qr.data = qr.data ?? {};
     qr.data[OUTBOX_WRITTEN] = true;
-  } else {
-    fire(manager.connection);
+    return;
   }
+  const local = (manager.connection as DataSource | undefined) && listeners.get(manager.connection);
+  if (local && local.size > 0) {
+    for (const l of local) l();
+    return;
+  }
+  await manager.query(`SELECT pg_notify('outbox_ready', '')`);
 }

@@ -98,7 +98,7 @@ export async function appendManyToOutbox(manager: EntityManager, events: NewEven
       ORDER BY e.n`,
     cols,
   );
-  markOutboxWritten(manager);
+  await markOutboxWritten(manager);
   return envelopes;
 }
 
@@ -111,5 +111,5 @@ export async function appendRawToOutbox(
     `INSERT INTO outbox (event_id, topic, message_key, value, headers) VALUES ($1::uuid, $2, $3, $4, $5::jsonb)`,
     [record.eventId, record.topic, record.key, record.value, JSON.stringify(record.headers)],
   );
-  markOutboxWritten(manager);
+  await markOutboxWritten(manager);
 }

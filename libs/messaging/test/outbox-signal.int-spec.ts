@@ -6,8 +6,15 @@
  * within the deadlines below was woken by a signal, not found by the fallback poll.
  */
 import type { Kafka } from 'kafkajs';
-import { DataSource } from 'typeorm';
-import { markOutboxWritten, MessagingOutboxSignal1764748800000, onOutboxCommit, type OutboxRelay } from '../src';
+import { Client } from 'pg';
+import { DataSource, type EntityManager } from 'typeorm';
+import {
+  appendToOutbox,
+  markOutboxWritten,
+  MessagingOutboxSignal1764748800000,
+  onOutboxCommit,
+  type OutboxRelay,
+} from '../src';
 import {
   countWhere,
   createTestDb,
@@ -85,7 +92,7 @@ describe('outbox commit signal', () => {
         await inner.query(
           `INSERT INTO outbox (event_id, topic, message_key, value) VALUES (gen_random_uuid(), 'x', 'k', '{}')`,
         );
-        markOutboxWritten(inner);
+        await markOutboxWritten(inner);
       });
       afterInner = calls;
     });
@@ -167,6 +174,35 @@ describe('outbox commit signal', () => {
       async () =>
         (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL', [
           row?.event_id,
+        ])) === 1,
+      3_000,
+      10,
+    );
+  });
+
+  it('appendToOutbox from a process without a relay (a plain pg client) wakes the relay with a NOTIFY', async () => {
+    await started(newRelay(db, viaTopic, { pollIntervalMs: POLL_ONCE_A_MINUTE }));
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    cleanup.push(() => client.end());
+    const manager = { query: (sql: string, params?: unknown[]) => client.query(sql, params).then((r) => r.rows) };
+    const env = await appendToOutbox(manager as unknown as EntityManager, {
+      type: 'ticket.voided',
+      aggregateId: 'agg-plain',
+      merchantId: newMerchant(),
+      payload: {
+        ticketId: 'tkt-plain',
+        orderId: 'agg-plain',
+        merchantId: 'm',
+        reason: 'seq:1',
+        voidedAt: new Date().toISOString(),
+      },
+    });
+    await waitFor(
+      'published after the writer’s NOTIFY',
+      async () =>
+        (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL', [
+          env.eventId,
         ])) === 1,
       3_000,
       10,
