@@ -20,30 +20,62 @@ const OUTBOX_WRITTEN = 'admitOutboxWritten';
 type Listener = () => void;
 const listeners = new WeakMap<DataSource, Set<Listener>>();
 
+const AFTER_COMMIT = 'admitAfterCommit';
+
 class OutboxCommitSubscriber implements EntitySubscriberInterface {
   constructor(private readonly listeners: Set<Listener>) {}
 
   afterTransactionCommit(event: { queryRunner: QueryRunner }): void {
     const qr = event.queryRunner;
-    if (qr.isTransactionActive || !qr.data?.[OUTBOX_WRITTEN]) return;
+    if (qr.isTransactionActive || !qr.data) return;
+    const callbacks = qr.data[AFTER_COMMIT] as Listener[] | undefined;
+    qr.data[AFTER_COMMIT] = undefined;
+    for (const cb of callbacks ?? []) cb();
+    if (!qr.data[OUTBOX_WRITTEN]) return;
     qr.data[OUTBOX_WRITTEN] = false;
     for (const l of this.listeners) l();
   }
 
   afterTransactionRollback(event: { queryRunner: QueryRunner }): void {
     const qr = event.queryRunner;
-    if (!qr.isTransactionActive && qr.data) qr.data[OUTBOX_WRITTEN] = false;
+    if (qr.isTransactionActive || !qr.data) return;
+    qr.data[OUTBOX_WRITTEN] = false;
+    qr.data[AFTER_COMMIT] = undefined;
   }
 }
 
-/** Calls `listener` after every commit on `dataSource` that wrote outbox rows. Returns an unsubscribe function. */
-export function onOutboxCommit(dataSource: DataSource, listener: Listener): () => void {
+function ensureSubscriber(dataSource: DataSource): Set<Listener> {
   let set = listeners.get(dataSource);
   if (!set) {
     set = new Set();
     listeners.set(dataSource, set);
     dataSource.subscribers.push(new OutboxCommitSubscriber(set));
   }
+  return set;
+}
+
+/**
+ * Runs `fn` once the transaction of `manager` has committed (its outermost COMMIT returned), or
+ * never if it rolls back; at once when `manager` is not in a transaction. For in-process
+ * notifications about committed state (e.g. an HTTP request waiting for a consumer's result).
+ * `fn` runs synchronously and must not throw.
+ */
+export function afterCommit(manager: EntityManager, fn: () => void): void {
+  const qr = manager.queryRunner;
+  if (!qr?.isTransactionActive) {
+    fn();
+    return;
+  }
+  ensureSubscriber(manager.connection);
+  qr.data = qr.data ?? {};
+  const list = (qr.data[AFTER_COMMIT] as Listener[] | undefined) ?? [];
+  list.push(fn);
+  qr.data[AFTER_COMMIT] = list;
+}
+
+/** Calls `listener` after every commit on `dataSource` that wrote outbox rows. Returns an unsubscribe function. */
+export function onOutboxCommit(dataSource: DataSource, listener: Listener): () => void {
+  const set = ensureSubscriber(dataSource);
   set.add(listener);
   return () => set.delete(listener);
 }

@@ -1,14 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId, type Currency, type EventPayload } from '@admit/contracts';
-import { appendToOutbox, type Logger } from '@admit/messaging';
+import { afterCommit, appendToOutbox, type Logger } from '@admit/messaging';
 import { AdmitError, isUniqueViolation, LOGGER, type Principal } from '@admit/service-kit';
 import { merchantOf, type AttractionRow, type ProductRow, type SlotRow } from '../catalog/catalog.service';
 import type { TicketingSettings } from '../config';
 import { TicketSigner } from '../tickets/ticket-code';
 import { validityWindow } from '../tickets/validity';
 import type { CreateOrder } from './orders.dto';
+import { Waiters } from './waiters';
 
 export const TICKETING_SETTINGS = Symbol('TICKETING_SETTINGS');
 
@@ -54,6 +54,9 @@ export type TicketRow = {
 
 @Injectable()
 export class OrdersService {
+  /** Requests waiting for their order's coupon answer (POST /v1/orders with a code). */
+  private readonly pricing = new Waiters();
+
   constructor(
     @Inject('DATA_SOURCE') private readonly ds: DataSource,
     @Inject(TICKETING_SETTINGS) private readonly settings: TicketingSettings,
@@ -209,10 +212,12 @@ export class OrdersService {
       throw err;
     }
     if (status === 'pricing') {
-      // The coupon saga usually answers within milliseconds; wait a bounded time for it.
+      // The coupon saga usually answers within milliseconds; wait a bounded time for it. This
+      // process's consumer wakes the request as soon as the answer is committed; the 40 ms poll
+      // covers an answer consumed by another replica.
       const end = Date.now() + this.settings.pricingWaitMs;
       while (Date.now() < end) {
-        await sleep(40);
+        await this.pricing.wait(id, Math.min(40, end - Date.now()));
         const [row] = (await this.ds.query('SELECT status FROM orders WHERE id = $1', [id])) as { status: string }[];
         if (row?.status !== 'pricing') break;
       }
@@ -554,6 +559,7 @@ export class OrdersService {
               updated_at = now() WHERE id = $1`,
       [o.id, discount, total - discount],
     );
+    afterCommit(m, () => this.pricing.wake(o.id));
   }
 
   /** Coupon saga: the coupon does not apply → the order stays payable at full price, reason kept. */
@@ -564,6 +570,7 @@ export class OrdersService {
       `UPDATE orders SET status = 'awaiting_payment', coupon_reason = $2, updated_at = now() WHERE id = $1`,
       [o.id, p.reason],
     );
+    afterCommit(m, () => this.pricing.wake(o.id));
   }
 
   /**
