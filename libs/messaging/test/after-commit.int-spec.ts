@@ -26,12 +26,12 @@ describe('afterCommit', () => {
 
   it('runs after the outermost commit, when the change is visible to everyone', async () => {
     const calls: string[] = [];
-    let visibleAtCallback: Promise<boolean> | null = null;
+    const probe: { visible?: Promise<boolean> } = {};
     await db.ds.transaction(async (m) => {
       await m.query(`INSERT INTO it_aggregate (id) VALUES ('ac-1')`);
       afterCommit(m, () => {
         calls.push('outer');
-        visibleAtCallback = seen('ac-1');
+        probe.visible = seen('ac-1');
       });
       await m.transaction(async (inner) => {
         await inner.query(`INSERT INTO it_aggregate (id) VALUES ('ac-2')`);
@@ -41,7 +41,7 @@ describe('afterCommit', () => {
       expect(calls).toEqual([]);
     });
     expect(calls).toEqual(['outer', 'inner']);
-    expect(await visibleAtCallback).toBe(true);
+    expect(await probe.visible).toBe(true);
   });
 
   it('never runs after a rollback, and runs at once outside a transaction', async () => {
