@@ -71,7 +71,7 @@ export async function issueCoupon(
     {
       redemptions: c.redemptions,
       budgetUsed: Number(c.budget_used),
-      customerUses: await customerUses(m, c.id, customer),
+      customerUses: c.limits.perCustomer !== undefined ? await customerUses(m, c.id, customer) : 0,
     },
     { slot: true, cost: 0 },
   );
@@ -180,7 +180,8 @@ export async function reserveForOrder(m: EntityManager, p: Placed, now = new Dat
     {
       redemptions: c.redemptions,
       budgetUsed: Number(c.budget_used),
-      customerUses: isCodeUse ? await customerUses(m, c.id, customer) : 0,
+      // counted only when a per-customer limit exists (limitCheck ignores it otherwise)
+      customerUses: isCodeUse && c.limits.perCustomer !== undefined ? await customerUses(m, c.id, customer) : 0,
     },
     { slot: isCodeUse, cost: applied.discount },
   );
