@@ -1,51 +1,17 @@
 /**
- * Shared pieces of the promotions and reporting benchmarks: a private Kafka broker (like the
- * payment bench), envelopes built the way the outbox writer builds them, percentiles, and the
+ * Shared pieces of the promotions and reporting benchmarks: the payment bench's private Kafka
+ * broker, envelopes built the way the outbox writer builds them, percentiles, and the
  * results file.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEADERS, payloadSchema, topicOf, type EventPayload, type EventType } from '@admit/contracts';
-import { run } from '../payment/tools';
-
-export type Broker = { brokers: string; dataDir: string | null; private: boolean };
+export { startBroker, stopBroker, type Broker } from '../payment/tools';
 
 export const say = (s: string): void => {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
 };
-
-export async function startBroker(root: string, tag: string, firstPort: number): Promise<Broker> {
-  const given = process.env['BENCH_KAFKA_BROKERS'];
-  if (given) return { brokers: given, dataDir: null, private: false };
-  const inUse = async (p: number): Promise<boolean> =>
-    (await run('ss', ['-ltnH', `sport = :${p}`])).stdout.trim().length > 0;
-  let port = firstPort;
-  while ((await inUse(port)) || (await inUse(port + 1))) {
-    port += 10;
-    if (port > firstPort + 200) throw new Error(`no free port pair for the private broker from ${firstPort}`);
-  }
-  const dataDir = join(tmpdir(), `admit-bench-${tag}-kafka-${port}`);
-  const env = {
-    ...process.env,
-    KAFKA_PORT: String(port),
-    KAFKA_CONTROLLER_PORT: String(port + 1),
-    KAFKA_DATA_DIR: dataDir,
-    KAFKA_FRESH: '1',
-  };
-  const r = await run('bash', ['infra/kafka/start.sh'], { cwd: root, env });
-  if (r.code !== 0) throw new Error(`private Kafka did not start:\n${r.stderr.slice(-2000)}`);
-  return { brokers: `127.0.0.1:${port}`, dataDir, private: true };
-}
-
-export async function stopBroker(root: string, b: Broker): Promise<void> {
-  if (!b.private || !b.dataDir) return;
-  await run('bash', ['infra/kafka/stop.sh'], {
-    cwd: root,
-    env: { ...process.env, KAFKA_DATA_DIR: b.dataDir, KAFKA_WIPE: '1' },
-  });
-}
 
 export type KafkaMessage = { key: string; value: string; headers: Record<string, string> };
 

@@ -265,7 +265,7 @@ async function main(): Promise<void> {
   let roundTrip: RoundTrip | undefined;
   let rejectedAnswers: number | null = null;
   try {
-    broker = await startBroker(root, 'promo', num('BENCH_KAFKA_PORT', 19400));
+    broker = await startBroker(root, 'promo', 19400);
     say(`broker ${broker.brokers}; starting the stack (ports ${PORT_BASE}+)`);
     stack = await startStack({
       name: 'bench_promo',

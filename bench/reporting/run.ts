@@ -312,7 +312,7 @@ async function main(): Promise<void> {
   let kafkaRate: number | null = null;
   let daily: Awaited<ReturnType<typeof dailyReport>> | undefined;
   try {
-    broker = await startBroker(root, 'reporting', num('BENCH_KAFKA_PORT', 19500));
+    broker = await startBroker(root, 'reporting', 19500);
     say(`broker ${broker.brokers}; starting the stack (ports ${PORT_BASE}+)`);
     stack = await startStack({
       name: 'bench_reporting',

@@ -93,7 +93,8 @@ export async function markOutboxWritten(manager: EntityManager): Promise<void> {
     qr.data[OUTBOX_WRITTEN] = true;
     return;
   }
-  const local = (manager.connection as DataSource | undefined) && listeners.get(manager.connection);
+  // a plain pg client passed as a manager (tools, benchmarks) has no DataSource
+  const local = (manager.connection as DataSource | undefined) ? listeners.get(manager.connection) : undefined;
   if (local && local.size > 0) {
     for (const l of local) l();
     return;

@@ -46,9 +46,9 @@ export class LedgerConsumer {
   }
 
   /**
-   * Set-based versions of the two most frequent facts (EventConsumer batch handlers): a chunk of
-   * payments or of ticket issues costs a handful of statements instead of five per event, with
-   * the same effect as the single handlers above applied in order.
+   * Set-based handling of the two most frequent facts (EventConsumer batch handlers): a chunk of
+   * payments or of ticket issues costs a handful of statements. The single handlers are the same
+   * code applied to one event, so a run has the effect of its events one after the other.
    */
   batchHandlers(): BatchHandlerMap {
     return {
@@ -193,11 +193,7 @@ export class LedgerConsumer {
    * and holds a share lock on the row for the rest of the transaction (see the class comment).
    */
   private async merchantTimezone(m: Manager, merchantId: string): Promise<string | null> {
-    await m.query(`INSERT INTO merchants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [merchantId]);
-    const rows = (await m.query(`SELECT timezone FROM merchants WHERE id = $1 FOR SHARE`, [merchantId])) as {
-      timezone: string | null;
-    }[];
-    return rows[0]?.timezone ?? null;
+    return (await this.merchantTimezones(m, [merchantId])).get(merchantId) ?? null;
   }
 
   /** `merchantTimezone` for many merchants: placeholders, then share locks in id order. */
@@ -223,56 +219,8 @@ export class LedgerConsumer {
     return new Map(ids.map((id) => [id, found.get(id) ?? this.settings.defaultMdrBps]));
   }
 
-  private async feeBps(m: Manager, merchantId: string): Promise<number> {
-    const rows = (await m.query(`SELECT mdr_bps FROM merchant_fee_rates WHERE merchant_id = $1`, [merchantId])) as {
-      mdr_bps: number;
-    }[];
-    return rows[0]?.mdr_bps ?? this.settings.defaultMdrBps;
-  }
-
   async paymentSucceeded(m: Manager, p: EventPayload<'payment.succeeded'>): Promise<void> {
-    const bps = await this.feeBps(m, p.merchantId);
-    const fee = mdrFee(p.amount.value, bps);
-    const timezone = await this.merchantTimezone(m, p.merchantId);
-    const date = timezone ? businessDate(p.paidAt, timezone) : null;
-    const inserted = (await m.query(
-      `INSERT INTO ledger_payments (payment_id, merchant_id, order_id, amount_value, currency, paid_at, business_date, wallet,
-                                    wallet_transaction_id, partner_trans_id, exchange_rate, settlement_value, settlement_currency,
-                                    fee_bps, fee_value)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8, $9, $10, $11, $12, $13, $14, $15)
-       ON CONFLICT (payment_id) DO NOTHING
-       RETURNING payment_id`,
-      [
-        p.paymentId,
-        p.merchantId,
-        p.orderId,
-        p.amount.value,
-        p.amount.currency,
-        p.paidAt,
-        date,
-        p.wallet,
-        p.walletTransactionId,
-        p.partnerTransId,
-        p.exchangeRate,
-        p.settlementAmount?.value ?? null,
-        p.settlementAmount?.currency ?? null,
-        bps,
-        fee,
-      ],
-    )) as unknown[];
-    if (inserted.length > 0 && date) {
-      await bumpDailyTotals(
-        m,
-        { merchantId: p.merchantId, date, currency: p.amount.currency },
-        {
-          gross: p.amount.value,
-          fees: fee,
-          payments: 1,
-          settlementGross: p.settlementAmount?.value ?? p.amount.value,
-          settlementCurrency: p.settlementAmount?.currency ?? p.amount.currency,
-        },
-      );
-    }
+    await this.paymentsSucceeded(m, [p]);
   }
 
   /** `paymentSucceeded` for a run of events, in three statements plus one for the totals. */
@@ -487,42 +435,7 @@ export class LedgerConsumer {
   }
 
   async ticketsIssued(m: Manager, p: EventPayload<'tickets.issued'>): Promise<void> {
-    const timezone = await this.merchantTimezone(m, p.merchantId);
-    const date = timezone ? businessDate(p.issuedAt, timezone) : null;
-    let inserted = 0;
-    for (const t of p.tickets) {
-      const rows = (await m.query(
-        `INSERT INTO tickets (ticket_id, order_id, merchant_id, attraction_id, payment_id, product_id, product_kind, slot_id,
-                              valid_from, valid_to, max_entries, currency, issued_at, business_date)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::date)
-         ON CONFLICT (ticket_id) DO NOTHING
-         RETURNING ticket_id`,
-        [
-          t.ticketId,
-          p.orderId,
-          p.merchantId,
-          p.attractionId,
-          p.paymentId,
-          t.productId,
-          t.productKind,
-          t.slotId,
-          t.validFrom,
-          t.validTo,
-          t.maxEntries,
-          p.amountPaid.currency,
-          p.issuedAt,
-          date,
-        ],
-      )) as unknown[];
-      inserted += rows.length;
-    }
-    if (inserted > 0 && date) {
-      await bumpDailyTotals(
-        m,
-        { merchantId: p.merchantId, date, currency: p.amountPaid.currency },
-        { tickets: inserted },
-      );
-    }
+    await this.ticketsIssuedMany(m, [p]);
   }
 
   /** `ticketsIssued` for a run of events: one insert for all their tickets. */

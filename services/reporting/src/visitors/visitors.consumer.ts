@@ -46,42 +46,12 @@ export class VisitorsConsumer {
   }
 
   async scanRecorded(m: EntityManager, p: EventPayload<'scan.recorded'>): Promise<void> {
-    const inserted = (await m.query(
-      `INSERT INTO scans (scan_id, ticket_id, order_id, merchant_id, attraction_id, gate_id, direction, result, reason, scanned_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       ON CONFLICT (scan_id) DO NOTHING
-       RETURNING scan_id`,
-      [
-        p.scanId,
-        p.ticketId,
-        p.orderId,
-        p.merchantId,
-        p.attractionId,
-        p.gateId,
-        p.direction,
-        p.result,
-        p.reason,
-        p.scannedAt,
-      ],
-    )) as unknown[];
-    if (inserted.length === 0 || p.result !== 'admitted') return;
-    const entering = p.direction === 'in';
-    await m.query(
-      `INSERT INTO attraction_occupancy (attraction_id, merchant_id, inside, admissions, exits, last_scan_at)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (attraction_id) DO UPDATE SET
-         inside = GREATEST(attraction_occupancy.inside + (CASE WHEN $7 THEN 1 ELSE -1 END), 0),
-         admissions = attraction_occupancy.admissions + EXCLUDED.admissions,
-         exits = attraction_occupancy.exits + EXCLUDED.exits,
-         last_scan_at = GREATEST(attraction_occupancy.last_scan_at, EXCLUDED.last_scan_at),
-         updated_at = now()`,
-      [p.attractionId, p.merchantId, entering ? 1 : 0, entering ? 1 : 0, entering ? 0 : 1, p.scannedAt, entering],
-    );
+    await this.scansRecorded(m, [p]);
   }
 
   /**
-   * `scanRecorded` for a run of scans, same effect in the same order: the scan rows in one
-   * insert; then, for the admitted ones that were new, the occupancy rows are created if need be,
+   * Scans in order (one for the single handler, a run of them for the batch handler): the scan
+   * rows in one insert; then, for the admitted ones that were new, the occupancy rows are created if need be,
    * locked in id order and moved scan by scan (`inside` never goes below zero, so an exit before
    * its entry counts as at the time, exactly as one scan after the other would).
    */
