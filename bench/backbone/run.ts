@@ -372,13 +372,13 @@ async function main(): Promise<void> {
     await relay.stop();
     const final = await consumer.stop();
     const [integrity] = (await ds.query(
-      `SELECT (SELECT count(*) FROM outbox WHERE topic = $1)::int AS outbox,
-              (SELECT count(*) FROM outbox WHERE topic = $1 AND published_at IS NULL)::int AS unpublished,
+      `SELECT (SELECT count(*) FROM bench_source)::int AS written,
+              (SELECT count(*) FROM outbox WHERE topic = $1)::int AS unpublished,
               (SELECT count(*) FROM bench_effect)::int AS effects,
               (SELECT count(DISTINCT event_id) FROM bench_effect)::int AS distinct_events,
               (SELECT count(*) FROM inbox WHERE consumer_group = $2)::int AS inbox`,
       [SOURCE_TOPIC, group],
-    )) as { outbox: number; unpublished: number; effects: number; distinct_events: number; inbox: number }[];
+    )) as { written: number; unpublished: number; effects: number; distinct_events: number; inbox: number }[];
     const committed = final.commitLatencies
       .filter(([t]) => t >= from.getTime() && t < h1.getTime())
       .map(([, ms]) => ms)

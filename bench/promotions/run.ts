@@ -270,7 +270,12 @@ async function main(): Promise<void> {
     stack = await startStack({
       name: 'bench_promo',
       portBase: PORT_BASE,
-      env: { LOG_LEVEL: 'warn', KAFKA_BROKERS: broker.brokers, PROMOTIONS_PUBLIC_RATE_LIMIT: '100000' },
+      env: {
+        LOG_LEVEL: 'warn',
+        KAFKA_BROKERS: broker.brokers,
+        PROMOTIONS_PUBLIC_RATE_LIMIT: '100000',
+        OUTBOX_KEEP_PUBLISHED_MS: '0',
+      },
       logDir: join(root, 'test-artifacts', 'logs', 'bench_promo'),
     });
     const onboard = await postJson(`${stack.urls.payment}/v1/merchants`, stack.acquirerKey, {

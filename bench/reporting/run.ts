@@ -317,7 +317,7 @@ async function main(): Promise<void> {
     stack = await startStack({
       name: 'bench_reporting',
       portBase: PORT_BASE,
-      env: { LOG_LEVEL: 'warn', KAFKA_BROKERS: broker.brokers },
+      env: { LOG_LEVEL: 'warn', KAFKA_BROKERS: broker.brokers, OUTBOX_KEEP_PUBLISHED_MS: '0' },
       logDir: join(root, 'test-artifacts', 'logs', 'bench_reporting'),
     });
     const onboard = await postJson(`${stack.urls.payment}/v1/merchants`, stack.acquirerKey, {

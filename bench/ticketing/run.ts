@@ -341,7 +341,14 @@ async function main(): Promise<void> {
     stack = await startStack({
       name: P.stackName,
       portBase: P.portBase,
-      env: { LOG_LEVEL: 'warn', KAFKA_BROKERS: broker.brokers, SANDBOX_LATENCY_MS: '0' },
+      env: {
+        LOG_LEVEL: 'warn',
+        KAFKA_BROKERS: broker.brokers,
+        SANDBOX_LATENCY_MS: '0',
+        // The issuance latency is read from the payment and ticketing events in `outbox_events`:
+        // keep a copy of published rows (one more row write per event than production; ADR 0008).
+        OUTBOX_KEEP_PUBLISHED_MS: String(3600_000),
+      },
       logDir: join(root, 'test-artifacts', 'logs', P.stackName),
     });
     const T = stack.urls.ticketing;
@@ -537,7 +544,7 @@ async function main(): Promise<void> {
     );
     const [scanEvent] = (
       await tdb.query<{ value: string; headers: unknown }>(
-        `SELECT value, headers FROM outbox WHERE topic = 'scans' ORDER BY id DESC LIMIT 1`,
+        `SELECT value, headers FROM outbox_events WHERE topic = 'scans' ORDER BY id DESC LIMIT 1`,
       )
     ).rows;
     const [gateKeyRow] = (
@@ -606,7 +613,7 @@ async function main(): Promise<void> {
     say(`oversell check: ${JSON.stringify(oversell)}`);
     const [placed] = (
       await tdb.query<{ value: string; headers: unknown }>(
-        `SELECT value, headers FROM outbox WHERE topic = 'orders' ORDER BY id DESC LIMIT 1`,
+        `SELECT value, headers FROM outbox_events WHERE topic = 'orders' ORDER BY id DESC LIMIT 1`,
       )
     ).rows;
     const salePgbClients = pgbClients(P.buyers);
@@ -675,7 +682,7 @@ async function main(): Promise<void> {
     // latency per order, events only (skip the first seconds)
     const paidEvents = (
       await pdb.query<{ value: string; created_at: Date; published_at: Date | null }>(
-        `SELECT value, created_at, published_at FROM outbox WHERE topic = 'payments' AND created_at >= $1`,
+        `SELECT value, created_at, published_at FROM outbox_events WHERE topic = 'payments' AND created_at >= $1`,
         [new Date(payFrom)],
       )
     ).rows.map((r) => {
@@ -690,7 +697,7 @@ async function main(): Promise<void> {
     const issuedEvents = new Map(
       (
         await tdb.query<{ value: string; created_at: Date }>(
-          `SELECT value, created_at FROM outbox WHERE topic = 'tickets' AND created_at >= $1`,
+          `SELECT value, created_at FROM outbox_events WHERE topic = 'tickets' AND created_at >= $1`,
           [new Date(payFrom)],
         )
       ).rows

@@ -311,7 +311,7 @@ describe('dead letters on the payments topic', () => {
     // The real event sat behind this partition's poison: same partition, higher offset.
     const [outboxRow] = await stack.query<{ event_id: string }>(
       'payment',
-      `SELECT event_id FROM outbox WHERE topic = $1 AND message_key = $2 AND value::jsonb->>'type' = 'payment.succeeded'`,
+      `SELECT event_id FROM outbox_events WHERE topic = $1 AND message_key = $2 AND value::jsonb->>'type' = 'payment.succeeded'`,
       [TOPICS.payments.name, paymentId],
     );
     expect(outboxRow).toBeDefined();
@@ -589,7 +589,9 @@ describe('dead letters the outbox cannot store (private topic, the idempotent co
         .map((c) => `partition ${c.partition} (${c.what})`);
       expect(seen).toContain('pay_control');
       expect({ blocked }).toEqual({ blocked: [] });
-      const [dead] = (await db.query(`SELECT count(*)::int AS n FROM outbox WHERE topic = $1`, [dlqTopic(topic)])) as {
+      const [dead] = (await db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE topic = $1`, [
+        dlqTopic(topic),
+      ])) as {
         n: number;
       }[];
       expect(dead?.n).toBe(cases.length);

@@ -149,7 +149,7 @@ describe('exactly-once effects across a consumer crash and a broker restart', ()
     // makes "at most once" structural; the ticket counts above show the effects happened once).
     const produced = await stack.query<{ event_id: string }>(
       'payment',
-      `SELECT event_id FROM outbox WHERE topic = 'payments' AND value LIKE '%"type":"payment.succeeded"%'`,
+      `SELECT event_id FROM outbox_events WHERE topic = 'payments' AND value LIKE '%"type":"payment.succeeded"%'`,
     );
     expect(produced).toHaveLength(ORDERS);
     const processed = await stack.query<{ event_id: string }>(

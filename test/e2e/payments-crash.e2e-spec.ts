@@ -212,7 +212,7 @@ describe('payment service crash safety', () => {
     // Each final state was published exactly once, across the crash.
     const events = await stack.query<{ key: string; type: string; n: number }>(
       'payment',
-      `SELECT message_key AS key, headers->>'event-type' AS type, count(*)::int AS n FROM outbox
+      `SELECT message_key AS key, headers->>'event-type' AS type, count(*)::int AS n FROM outbox_events
         WHERE headers->>'event-type' IN ('payment.succeeded', 'payment.failed', 'payment.cancelled') GROUP BY 1, 2`,
     );
     const expected = new Map(payments.map((p) => [p.id, `payment.${p.status}`]));

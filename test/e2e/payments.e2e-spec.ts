@@ -117,7 +117,7 @@ describe('payments end to end', () => {
   const events = async (aggregateId: string, type: string) => {
     const rows = await stack.query<{ value: string }>(
       'payment',
-      `SELECT value FROM outbox WHERE message_key = $1 AND headers->>'event-type' = $2 ORDER BY id`,
+      `SELECT value FROM outbox_events WHERE message_key = $1 AND headers->>'event-type' = $2 ORDER BY id`,
       [aggregateId, type],
     );
     return rows.map((r) => JSON.parse(r.value).payload);
@@ -302,7 +302,7 @@ describe('payments end to end', () => {
       (
         await stack.query<{ payments: number; outbox: number }>(
           'payment',
-          'SELECT (SELECT count(*)::int FROM payments) AS payments, (SELECT count(*)::int FROM outbox) AS outbox',
+          'SELECT (SELECT count(*)::int FROM payments) AS payments, (SELECT count(*)::int FROM outbox_events) AS outbox',
         )
       )[0];
 

@@ -148,7 +148,7 @@ describe('promotions end to end', () => {
   async function answers(where = 'true'): Promise<Answer[]> {
     const rows = await stack.query<{ event_id: string; message_key: string; value: string }>(
       'promotions',
-      `SELECT event_id::text, message_key, value FROM outbox WHERE topic = 'coupons' AND ${where} ORDER BY id`,
+      `SELECT event_id::text, message_key, value FROM outbox_events WHERE topic = 'coupons' AND ${where} ORDER BY id`,
     );
     return rows.map((r) => {
       const v = JSON.parse(r.value);

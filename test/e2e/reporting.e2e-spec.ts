@@ -353,7 +353,7 @@ describe('reporting end to end', () => {
       () =>
         stack.query<{ n: number }>(
           'reporting',
-          `SELECT count(*)::int AS n FROM outbox WHERE value LIKE '%"type":"reconciliation.mismatch"%' AND published_at IS NOT NULL`,
+          `SELECT count(*)::int AS n FROM outbox_published WHERE value LIKE '%"type":"reconciliation.mismatch"%'`,
         ),
       (r) => (r[0]?.n ?? 0) >= 4,
     );

@@ -122,14 +122,14 @@ describe('counter sale end to end', () => {
     // events; the causation id of tickets.issued is the payment.succeeded event.
     const [paid] = await stack.query<{ value: string }>(
       'payment',
-      `SELECT value FROM outbox WHERE value LIKE '%"type":"payment.succeeded"%' AND message_key = $1`,
+      `SELECT value FROM outbox_events WHERE value LIKE '%"type":"payment.succeeded"%' AND message_key = $1`,
       [payment.body.id],
     );
     const paidEnvelope = JSON.parse(paid!.value);
     expect(paidEnvelope.correlationId).toBe('sale-corr-0001');
     const [issued] = await stack.query<{ value: string }>(
       'ticketing',
-      `SELECT value FROM outbox WHERE value LIKE '%"type":"tickets.issued"%' AND message_key = $1`,
+      `SELECT value FROM outbox_events WHERE value LIKE '%"type":"tickets.issued"%' AND message_key = $1`,
       [order.body.id],
     );
     const issuedEnvelope = JSON.parse(issued!.value);

@@ -273,7 +273,7 @@ describe('ticketing end to end', () => {
     });
     const [closed] = await stack.query<{ n: number }>(
       'ticketing',
-      `SELECT count(*)::int AS n FROM outbox WHERE value LIKE '%"type":"order.closed"%' AND message_key = ANY($1)`,
+      `SELECT count(*)::int AS n FROM outbox_events WHERE value LIKE '%"type":"order.closed"%' AND message_key = ANY($1)`,
       [ids],
     );
     expect(closed!.n).toBe(100);
@@ -304,7 +304,7 @@ describe('ticketing end to end', () => {
     expect((await availability(tomorrow())).find((s) => s.id === slot.id)).toMatchObject({ held: 0, available: 3 });
     const [events] = await stack.query<{ n: number }>(
       'ticketing',
-      `SELECT count(*)::int AS n FROM outbox WHERE value LIKE '%"type":"order.closed"%' AND message_key = ANY($1)`,
+      `SELECT count(*)::int AS n FROM outbox_events WHERE value LIKE '%"type":"order.closed"%' AND message_key = ANY($1)`,
       [[o.body.id, c.body.id]],
     );
     expect(events!.n).toBe(2);
@@ -347,7 +347,7 @@ describe('ticketing end to end', () => {
     expect(flagged.body.flagged.reason).toMatch(/^LATE_PAYMENT_SOLD_OUT/);
     const [req] = await stack.query<{ value: string }>(
       'ticketing',
-      `SELECT value FROM outbox WHERE value LIKE '%"type":"order.refund_requested"%' AND message_key = $1`,
+      `SELECT value FROM outbox_events WHERE value LIKE '%"type":"order.refund_requested"%' AND message_key = $1`,
       [b.body.id],
     );
     expect(JSON.parse(req!.value).payload).toMatchObject({
@@ -375,7 +375,7 @@ describe('ticketing end to end', () => {
     expect(flagged.body).toMatchObject({ status: 'awaiting_payment', tickets: [], flagged: { refundRequested: true } });
     const [req] = await stack.query<{ value: string }>(
       'ticketing',
-      `SELECT value FROM outbox WHERE value LIKE '%"type":"order.refund_requested"%' AND message_key = $1`,
+      `SELECT value FROM outbox_events WHERE value LIKE '%"type":"order.refund_requested"%' AND message_key = $1`,
       [o.body.id],
     );
     expect(JSON.parse(req!.value).payload).toMatchObject({ reason: 'AMOUNT_MISMATCH', amount: { value: 4400 } });
@@ -427,7 +427,7 @@ describe('ticketing end to end', () => {
     expect(refunded.body.tickets.map((t: any) => t.status).sort()).toEqual(['used', 'void']);
     const events = await stack.query<{ value: string }>(
       'ticketing',
-      `SELECT value FROM outbox WHERE (value LIKE '%"type":"ticket.voided"%' OR value LIKE '%"type":"order.refunded"%') AND message_key = $1`,
+      `SELECT value FROM outbox_events WHERE (value LIKE '%"type":"ticket.voided"%' OR value LIKE '%"type":"order.refunded"%') AND message_key = $1`,
       [o.body.id],
     );
     const types = events.map((e) => JSON.parse(e.value).type as string).sort();
@@ -547,7 +547,7 @@ describe('ticketing end to end', () => {
       expect(a.body).toMatchObject({ couponCode: 'SPRING10', total: { value: 9000 } });
       const [placed] = await stack.query<{ value: string }>(
         'ticketing',
-        `SELECT value FROM outbox WHERE value LIKE '%"type":"order.placed"%' AND message_key = $1`,
+        `SELECT value FROM outbox_events WHERE value LIKE '%"type":"order.placed"%' AND message_key = $1`,
         [a.body.id],
       );
       expect(JSON.parse(placed!.value).payload.couponCode).toBe('SPRING10');
@@ -689,7 +689,7 @@ describe('ticketing end to end', () => {
     expect(third.body.data[0]).toMatchObject({ result: 'rejected', conflict: true });
     const conflicts = await stack.query<{ value: string }>(
       'ticketing',
-      `SELECT value FROM outbox WHERE value LIKE '%"type":"scan.conflict"%' AND message_key = $1`,
+      `SELECT value FROM outbox_events WHERE value LIKE '%"type":"scan.conflict"%' AND message_key = $1`,
       [t.id],
     );
     expect(conflicts).toHaveLength(2);
@@ -722,7 +722,7 @@ describe('ticketing end to end', () => {
     const [dupes] = await stack.query<{ n: number }>(
       'ticketing',
       `SELECT count(*)::int AS n FROM (
-         SELECT message_key FROM outbox WHERE value LIKE '%"type":"tickets.issued"%' AND message_key = ANY($1)
+         SELECT message_key FROM outbox_events WHERE value LIKE '%"type":"tickets.issued"%' AND message_key = ANY($1)
           GROUP BY message_key HAVING count(*) > 1) d`,
       [orders.map((o) => o.body.id)],
     );

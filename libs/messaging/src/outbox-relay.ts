@@ -19,9 +19,15 @@ export type OutboxRelayOptions = {
   batchSize?: number;
   /** Fallback poll interval when no NOTIFY arrives. */
   pollIntervalMs?: number;
-  /** Published rows are deleted after this long. */
-  retentionMs?: number;
+  /**
+   * Keep a copy of each published row in `outbox_published` for this long (0, the default: keep
+   * none). For audits and tests that read what a service emitted; it costs one more row write
+   * per event.
+   */
+  keepPublishedMs?: number;
 };
+
+const PUBLISHED_COLUMNS = 'id, event_id, topic, message_key, value, headers, created_at';
 
 type OutboxRow = {
   id: string;
@@ -33,9 +39,11 @@ type OutboxRow = {
 };
 
 /**
- * Publishes outbox rows to Kafka in id order and marks them published.
+ * Publishes outbox rows to Kafka in id order and deletes them once the broker has acknowledged
+ * them (ADR 0008: Kafka and the consumers' inboxes are the record of what was published; an
+ * UPDATE mark cost a full new row version and two index entries per event).
  *
- * Guarantees: at least once (a crash between the broker's ack and the UPDATE republishes the
+ * Guarantees: at least once (a crash between the broker's ack and the DELETE republishes the
  * batch; consumers deduplicate by event id) and, per aggregate, in commit order: writers lock
  * the aggregate row before inserting its events, and only one relay per database publishes at a
  * time (a transaction-scoped advisory lock), each batch after the previous one is marked.
@@ -55,7 +63,11 @@ export class OutboxRelay {
   private notifying = false;
   private notifyAgain = false;
 
-  constructor(private readonly o: OutboxRelayOptions) {}
+  private readonly keeping: boolean;
+
+  constructor(private readonly o: OutboxRelayOptions) {
+    this.keeping = (o.keepPublishedMs ?? 0) > 0;
+  }
 
   async start(): Promise<void> {
     this.running = true;
@@ -173,8 +185,8 @@ export class OutboxRelay {
     await qr.connect();
     try {
       await qr.startTransaction();
-      // The publish marks need no flush of their own: if a crash loses them, the rows are
-      // published again (at least once; consumers deduplicate by event id).
+      // The deletes need no flush of their own: if a crash loses them, the rows are published
+      // again (at least once; consumers deduplicate by event id).
       const [lock] = (await qr.query(
         `SELECT set_config('synchronous_commit', 'off', true) AS sc, pg_try_advisory_xact_lock(hashtext($1)) AS ok`,
         [`outbox-relay:${this.o.lockName}`],
@@ -184,6 +196,9 @@ export class OutboxRelay {
         await qr.rollbackTransaction();
         return 'locked';
       }
+      // `published_at IS NULL` matches the pending index's predicate; only relays of releases
+      // before ADR 0008 set it (they mark instead of deleting), so a mixed rollout agrees on
+      // what is pending.
       const rows = (await qr.query(
         `SELECT id, topic, message_key, value, headers, created_at FROM outbox
           WHERE published_at IS NULL AND abandoned_at IS NULL ORDER BY id LIMIT $1`,
@@ -197,7 +212,10 @@ export class OutboxRelay {
       const ok = rows.filter((r) => !failed.has(r.id));
       if (ok.length > 0) {
         await qr.query(
-          'UPDATE outbox SET published_at = clock_timestamp(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])',
+          this.keeping
+            ? `WITH d AS (DELETE FROM outbox WHERE id = ANY($1::bigint[]) RETURNING ${PUBLISHED_COLUMNS})
+               INSERT INTO outbox_published (${PUBLISHED_COLUMNS}) SELECT ${PUBLISHED_COLUMNS} FROM d`
+            : 'DELETE FROM outbox WHERE id = ANY($1::bigint[])',
           [ok.map((r) => r.id)],
         );
       }
@@ -264,7 +282,8 @@ export class OutboxRelay {
     }
   }
 
-  private async houseKeep(): Promise<void> {
+  /** Every 5 s: the backlog gauges, rows marked by relays of the previous release, expired copies. */
+  async houseKeep(): Promise<void> {
     try {
       const [row] = (await this.o.dataSource.query(
         `SELECT count(*)::int AS backlog, COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0)::float AS age
@@ -272,9 +291,20 @@ export class OutboxRelay {
       )) as { backlog: number; age: number }[];
       this.o.metrics.outboxBacklog.set(row?.backlog ?? 0);
       this.o.metrics.outboxOldestAgeSeconds.set(row?.age ?? 0);
+      // Rows a relay of the previous release marked published instead of deleting (ADR 0008).
       await this.o.dataSource.query(
-        `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < clock_timestamp() - make_interval(secs => $1) LIMIT 5000)`,
-        [(this.o.retentionMs ?? 24 * 3600_000) / 1000],
+        `WITH d AS (DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at IS NOT NULL LIMIT 5000)
+                    RETURNING ${PUBLISHED_COLUMNS}, published_at)
+         INSERT INTO outbox_published (${PUBLISHED_COLUMNS}, published_at)
+         SELECT ${PUBLISHED_COLUMNS}, published_at FROM d WHERE $1::boolean`,
+        [this.keeping],
+      );
+      // Copies past their time (all of them when none are kept), oldest first.
+      await this.o.dataSource.query(
+        `DELETE FROM outbox_published WHERE id IN (
+           SELECT id FROM outbox_published WHERE published_at < clock_timestamp() - make_interval(secs => $1)
+            ORDER BY id LIMIT 5000)`,
+        [(this.o.keepPublishedMs ?? 0) / 1000],
       );
     } catch (err) {
       this.o.logger.warn({ err }, 'outbox housekeeping failed');

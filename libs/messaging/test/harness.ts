@@ -417,7 +417,14 @@ export async function startConsumer(
 export function newRelay(
   db: TestDb,
   kafka: Kafka,
-  o: { lockName?: string; dataSource?: DataSource; pollIntervalMs?: number; batchSize?: number } = {},
+  o: {
+    lockName?: string;
+    dataSource?: DataSource;
+    pollIntervalMs?: number;
+    batchSize?: number;
+    /** Default one day: tests find what was published in `outbox_published`. */
+    keepPublishedMs?: number;
+  } = {},
 ): OutboxRelay {
   return new OutboxRelay({
     dataSource: o.dataSource ?? db.ds,
@@ -427,6 +434,7 @@ export function newRelay(
     metrics: messagingMetrics(new Registry()),
     lockName: o.lockName ?? 'it-messaging',
     pollIntervalMs: o.pollIntervalMs ?? 200,
+    keepPublishedMs: o.keepPublishedMs ?? 24 * 3600_000,
     ...(o.batchSize ? { batchSize: o.batchSize } : {}),
   });
 }

@@ -111,16 +111,14 @@ describe('outbox commit signal', () => {
       await waitFor(
         'published',
         async () =>
-          (await countWhere(
-            db.ds,
-            'SELECT count(*) AS n FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL',
-            [env?.eventId],
-          )) === 1,
+          (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox_published WHERE event_id = $1', [
+            env?.eventId,
+          ])) === 1,
         2_000,
         5,
       );
       const [row] = (await db.ds.query(
-        `SELECT EXTRACT(EPOCH FROM published_at - created_at) * 1000 AS ms FROM outbox WHERE event_id = $1`,
+        `SELECT EXTRACT(EPOCH FROM published_at - created_at) * 1000 AS ms FROM outbox_published WHERE event_id = $1`,
         [env?.eventId],
       )) as { ms: string }[];
       lags.push(Number(row?.ms));
@@ -152,9 +150,8 @@ describe('outbox commit signal', () => {
     await waitFor(
       'published by the relay holding the lock',
       async () =>
-        (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL', [
-          env?.eventId,
-        ])) === 1,
+        (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox_published WHERE event_id = $1', [env?.eventId])) ===
+        1,
       3_000,
       10,
     );
@@ -172,9 +169,8 @@ describe('outbox commit signal', () => {
     await waitFor(
       'published after the NOTIFY',
       async () =>
-        (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL', [
-          row?.event_id,
-        ])) === 1,
+        (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox_published WHERE event_id = $1', [row?.event_id])) ===
+        1,
       3_000,
       10,
     );
@@ -201,9 +197,8 @@ describe('outbox commit signal', () => {
     await waitFor(
       'published after the writer’s NOTIFY',
       async () =>
-        (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox WHERE event_id = $1 AND published_at IS NOT NULL', [
-          env.eventId,
-        ])) === 1,
+        (await countWhere(db.ds, 'SELECT count(*) AS n FROM outbox_published WHERE event_id = $1', [env.eventId])) ===
+        1,
       3_000,
       10,
     );

@@ -1,6 +1,7 @@
 /**
- * The outbox relay under restarts, a crash between the broker's ack and the outbox UPDATE, and a
- * second relay on the same database, on the real PostgreSQL and Kafka.
+ * The outbox relay under restarts, a crash between the broker's ack and the outbox DELETE, and a
+ * second relay on the same database, on the real PostgreSQL and Kafka; what it keeps of
+ * published rows (ADR 0008).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
@@ -65,11 +66,7 @@ describe('outbox relay', () => {
   }
 
   const published = (ids: string[]): Promise<number> =>
-    countWhere(
-      db.ds,
-      `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL AND event_id = ANY($1::uuid[])`,
-      [ids],
-    );
+    countWhere(db.ds, `SELECT count(*) AS n FROM outbox_published WHERE event_id = ANY($1::uuid[])`, [ids]);
 
   async function expectExactlyOnceInOrder(consumer: TestConsumer, written: Envelope[]): Promise<void> {
     await waitFor(
@@ -94,16 +91,16 @@ describe('outbox relay', () => {
     const a = await started(newRelay(db, viaTopic, { batchSize: 20 }));
     await waitFor(
       'relay A published some',
-      async () => (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL`)) >= 40,
+      async () => (await countWhere(db.ds, `SELECT count(*) AS n FROM outbox_published`)) >= 40,
     );
     await a.stop();
-    const afterA = await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL`);
+    const afterA = await countWhere(db.ds, `SELECT count(*) AS n FROM outbox_published`);
 
-    // relay B publishes, then "crashes" before it can mark the rows published (the UPDATE fails
-    // and its transaction rolls back), several times; then it is stopped
+    // relay B publishes, then "crashes" before it can delete the published rows (the DELETE
+    // fails and its transaction rolls back), several times; then it is stopped
     let crashes = 0;
     const crashing = interceptingDataSource(db.ds, (sql, result) => {
-      if (result === undefined && sql.startsWith('UPDATE outbox SET published_at')) {
+      if (result === undefined && /^WITH d AS \(DELETE FROM outbox WHERE id = ANY/.test(sql)) {
         crashes += 1;
         throw new Error('simulated crash between the broker ack and the outbox update');
       }
@@ -111,8 +108,8 @@ describe('outbox relay', () => {
     const b = await started(newRelay(db, viaTopic, { batchSize: 20, dataSource: crashing }));
     await waitFor('relay B crashed after publishing', async () => crashes >= 2);
     await b.stop();
-    // nothing B sent was marked
-    expect(await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE published_at IS NOT NULL`)).toBe(afterA);
+    // nothing B sent was deleted (nor copied)
+    expect(await countWhere(db.ds, `SELECT count(*) AS n FROM outbox_published`)).toBe(afterA);
 
     // relay C, a fresh one, finishes the job
     await started(newRelay(db, viaTopic, { batchSize: 20 }));
@@ -130,6 +127,56 @@ describe('outbox relay', () => {
     expect(await countWhere(db.ds, `SELECT count(*) AS n FROM inbox WHERE consumer_group = $1`, [consumer.group])).toBe(
       300,
     );
+  });
+
+  it('(h) by default the relay deletes what it published and keeps no copy; housekeeping clears marked rows and expired copies', async () => {
+    const { topic, consumer } = await topicAndConsumer();
+    const viaTopic = relayKafka(kafka, { [SOURCE_TOPIC]: topic.name });
+    const merchant = newMerchant();
+    const relay = await started(newRelay(db, viaTopic, { keepPublishedMs: 0, batchSize: 50 }));
+    const written = await writeConcurrently(db.ds, merchant, newAggregates(5), 120, 3, 5);
+    const ids = written.map((e) => e.eventId);
+    await expectExactlyOnceInOrder(consumer, written);
+    const [left] = (await db.ds.query(
+      `SELECT (SELECT count(*) FROM outbox WHERE event_id = ANY($1::uuid[]))::int AS outbox,
+              (SELECT count(*) FROM outbox_published WHERE event_id = ANY($1::uuid[]))::int AS copies`,
+      [ids],
+    )) as { outbox: number; copies: number }[];
+    expect(left).toEqual({ outbox: 0, copies: 0 });
+    expect((await readAll(kafka, topic.name)).length).toBe(120);
+
+    // a row marked by a relay of the previous release, and an old copy: housekeeping removes both
+    const [marked] = (await db.ds.query(
+      `INSERT INTO outbox (event_id, topic, message_key, value, published_at)
+       VALUES (gen_random_uuid(), 'legacy', 'k', '{}', clock_timestamp()) RETURNING event_id::text AS id`,
+    )) as { id: string }[];
+    await db.ds.query(
+      `INSERT INTO outbox_published (id, event_id, topic, message_key, value, headers, created_at, published_at)
+       VALUES (-1, gen_random_uuid(), 'legacy', 'k', '{}', '{}', now(), now() - interval '1 hour')`,
+    );
+    await relay.houseKeep();
+    const [after] = (await db.ds.query(
+      `SELECT (SELECT count(*) FROM outbox WHERE event_id = $1)::int AS marked,
+              (SELECT count(*) FROM outbox_published WHERE event_id = $1 OR id = -1)::int AS copies`,
+      [marked?.id],
+    )) as { marked: number; copies: number }[];
+    expect(after).toEqual({ marked: 0, copies: 0 });
+
+    // a relay that keeps copies moves a marked row into outbox_published instead
+    const keeping = newRelay(db, viaTopic, { keepPublishedMs: 3600_000 });
+    const [marked2] = (await db.ds.query(
+      `INSERT INTO outbox (event_id, topic, message_key, value, published_at)
+       VALUES (gen_random_uuid(), 'legacy', 'k', '{}', clock_timestamp()) RETURNING event_id::text AS id`,
+    )) as { id: string }[];
+    await keeping.houseKeep();
+    expect(
+      await countWhere(
+        db.ds,
+        `SELECT count(*) AS n FROM outbox_events WHERE event_id = $1 AND published_at IS NOT NULL`,
+        [marked2?.id],
+      ),
+    ).toBe(1);
+    expect(await countWhere(db.ds, `SELECT count(*) AS n FROM outbox WHERE event_id = $1`, [marked2?.id])).toBe(0);
   });
 
   it('(g) two relays on one database: only one publishes at a time, nothing twice, per-aggregate order holds', async () => {

@@ -75,6 +75,8 @@ export function commonEnv(prefix: string, port: number, database: string) {
       .default(''),
     /** Replication factor of topics the service creates (1 on a single broker, 3 in production). */
     KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
+    /** Keep a copy of published outbox rows in `outbox_published` this long (0: none; ADR 0008). */
+    OUTBOX_KEEP_PUBLISHED_MS: envInt(0, 0, 30 * 24 * 3600_000),
   } as const;
 }
 
@@ -92,6 +94,7 @@ export type CommonSettings = {
   /** Consumer group of the service: `<KAFKA_GROUP_PREFIX><service>`. */
   groupId: string;
   replicationFactor: number;
+  outboxKeepPublishedMs: number;
 };
 
 /** Maps the parsed flat env to the typed settings object the platform uses. */
@@ -109,5 +112,6 @@ export function commonSettings(service: string, prefix: string, env: Record<stri
     bodyLimit: env['HTTP_BODY_LIMIT'] as string,
     groupId: `${env['KAFKA_GROUP_PREFIX'] as string}${service}`,
     replicationFactor: env['KAFKA_REPLICATION_FACTOR'] as number,
+    outboxKeepPublishedMs: env['OUTBOX_KEEP_PUBLISHED_MS'] as number,
   };
 }

@@ -97,6 +97,7 @@ export async function createPlatform(o: PlatformOptions): Promise<Platform> {
     logger,
     metrics,
     lockName: settings.service,
+    keepPublishedMs: settings.outboxKeepPublishedMs,
   });
   const keys = new ApiKeyStore(dataSource, settings.acquirerKey);
   return { settings, logger, registry, dataSource, redis, kafka, keys, relay, metrics, consumer: null };

@@ -95,6 +95,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     BIND_HOST: '127.0.0.1',
     // Each stack consumes with its own groups, so stacks never split partitions between them.
     KAFKA_GROUP_PREFIX: `${o.name}.`,
+    // Tests check what each service emitted in `outbox_events`: keep a copy of published rows
+    // (production keeps none; ADR 0008). Benchmarks that do not read them pass 0.
+    OUTBOX_KEEP_PUBLISHED_MS: String(24 * 3600_000),
   };
   const pg = (name: string) => `postgres://postgres@127.0.0.1:5432/${name}`;
   const specs: ServiceSpec[] = [

@@ -265,7 +265,7 @@ describe('promotions handlers (PostgreSQL)', () => {
     }
     const redeemed = async () =>
       (await ds.query(
-        `SELECT value::jsonb->'payload' AS p FROM outbox WHERE value::jsonb->>'type' = 'coupon.redeemed'
+        `SELECT value::jsonb->'payload' AS p FROM outbox_events WHERE value::jsonb->>'type' = 'coupon.redeemed'
            AND value::jsonb->'payload'->>'campaignId' = $1 ORDER BY id`,
         [campaignId],
       )) as { p: { couponId: string; orderId: string; discount: { value: number } } }[];

@@ -1,4 +1,4 @@
-import { MessagingOutboxSignal1764748800000 } from '@admit/messaging';
+import { MessagingOutboxSignal1764748800000, MessagingPublishedLog1764835200000 } from '@admit/messaging';
 import { Initial1764144000000 } from './1764144000000-initial';
 import { KnownOrdersAttractions1764576000000 } from './1764576000000-known-orders-attractions';
 import { ResolverRefundsNotifications1764403200000 } from './1764403200000-resolver-refunds-notifications';
@@ -8,4 +8,5 @@ export const PAYMENT_MIGRATIONS = [
   ResolverRefundsNotifications1764403200000,
   KnownOrdersAttractions1764576000000,
   MessagingOutboxSignal1764748800000,
+  MessagingPublishedLog1764835200000,
 ];
