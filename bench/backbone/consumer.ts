@@ -7,7 +7,7 @@
  */
 import { Registry } from 'prom-client';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { createKafka, createLogger, EventConsumer, messagingMetrics } from '@admit/messaging';
+import { createKafka, createLogger, EventConsumer, messagingMetrics, preparedQuery } from '@admit/messaging';
 import { benchDataSource, EVENT_TYPE, KAFKA_BROKERS, type ChildMessage, type ParentMessage } from './common';
 
 function send(m: ChildMessage): void {
@@ -68,7 +68,10 @@ async function main(): Promise<void> {
       [EVENT_TYPE]: async (payload, ctx) => {
         const qr = ctx.manager.queryRunner;
         if (qr) pending.set(qr, [...(pending.get(qr) ?? []), Date.parse(ctx.envelope.occurredAt)]);
-        await ctx.manager.query(
+        // prepared, as pgbench's reference runs it (-M prepared)
+        await preparedQuery(
+          ctx.manager,
+          'bench_effect_insert',
           `INSERT INTO bench_effect (event_id, aggregate_id, seq, occurred_at) VALUES ($1, $2, $3, $4)`,
           [ctx.envelope.eventId, ctx.envelope.aggregateId, Number(payload.reason.slice(4)), ctx.envelope.occurredAt],
         );

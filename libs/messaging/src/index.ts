@@ -7,4 +7,5 @@ export * from './metrics';
 export * from './outbox-relay';
 export * from './outbox-signal';
 export * from './outbox-writer';
+export * from './prepared';
 export * from './schema';
