@@ -28,6 +28,8 @@ export type OutboxRelayOptions = {
 };
 
 const PUBLISHED_COLUMNS = 'id, event_id, topic, message_key, value, headers, created_at';
+/** Housekeeping (every 5 s) vacuums `outbox` once the relay has deleted this many rows. */
+const VACUUM_AFTER_DELETES = 1000;
 
 type OutboxRow = {
   id: string;
@@ -62,6 +64,8 @@ export class OutboxRelay {
   private leader = false;
   private notifying = false;
   private notifyAgain = false;
+  /** Rows deleted since housekeeping last vacuumed the table. */
+  private deletedSinceVacuum = 0;
 
   private readonly keeping: boolean;
 
@@ -220,6 +224,7 @@ export class OutboxRelay {
         );
       }
       await qr.commitTransaction();
+      this.deletedSinceVacuum += ok.length;
       const now = Date.now();
       for (const r of ok) {
         this.o.metrics.outboxPublished.inc({ topic: r.topic });
@@ -308,6 +313,17 @@ export class OutboxRelay {
       );
     } catch (err) {
       this.o.logger.warn({ err }, 'outbox housekeeping failed');
+    }
+    // `outbox` is a queue: every row is inserted once and deleted once. Until a vacuum removes
+    // them, the dead rows' entries stay in the pending index, and every batch's SELECT walks over
+    // them from the start (a third of a core on a busy service database, seen in the ticketing
+    // benchmark). Autovacuum visits a database at most once a minute; the leader vacuums the
+    // table itself once enough rows have gone. VACUUM takes no lock writers or the relay wait on.
+    if (this.leader && this.deletedSinceVacuum >= VACUUM_AFTER_DELETES) {
+      this.deletedSinceVacuum = 0;
+      await this.o.dataSource
+        .query('VACUUM (ANALYZE false) outbox')
+        .catch((err: unknown) => this.o.logger.warn({ err }, 'outbox vacuum failed'));
     }
   }
 }

@@ -55,6 +55,17 @@ export async function startTicketing(env: NodeJS.ProcessEnv = process.env) {
         },
       };
     },
+    // Issuance after a payment, set-based per run of payments (one slot update per slot per chunk)
+    batchHandlers: (app) => {
+      const orders = app.get(OrdersService);
+      return {
+        'payment.succeeded': (events, { manager }) =>
+          orders.onPaymentsSucceeded(
+            events.map((e) => e.payload),
+            manager,
+          ),
+      };
+    },
   });
 }
 

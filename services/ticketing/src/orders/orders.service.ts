@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import { newId, type Currency, type EventPayload } from '@admit/contracts';
-import { afterCommit, appendToOutbox, type Logger } from '@admit/messaging';
+import { newId, type Currency, type EventPayload, type EventType } from '@admit/contracts';
+import {
+  afterCommit,
+  appendManyToOutbox,
+  appendToOutbox,
+  preparedQuery,
+  type Logger,
+  type NewEvent,
+} from '@admit/messaging';
 import { AdmitError, isUniqueViolation, LOGGER, type Principal } from '@admit/service-kit';
 import { merchantOf, type AttractionRow, type ProductRow, type SlotRow } from '../catalog/catalog.service';
 import type { TicketingSettings } from '../config';
@@ -38,6 +45,29 @@ const OPEN: Closable[] = ['pricing', 'awaiting_payment'];
 /** Units per slot of an order, sorted by slot id (a fixed lock order: no deadlocks). */
 type SlotUnits = { slotId: string; units: number }[];
 type ItemRow = { product_id: string; slot_id: string | null; quantity: number; unit_price_value: string };
+/** The columns `onPaymentsSucceeded` locks and reads. */
+type LockedOrder = Pick<
+  OrderRow,
+  | 'id'
+  | 'merchant_id'
+  | 'attraction_id'
+  | 'status'
+  | 'amount_due_value'
+  | 'currency'
+  | 'capacity'
+  | 'customer_reference'
+>;
+type FulfilItem = {
+  order_id: string;
+  product_id: string;
+  slot_id: string | null;
+  quantity: number;
+  kind: ProductRow['kind'];
+  max_entries: number;
+  validity: ProductRow['validity'];
+  starts_at: Date | null;
+  ends_at: Date | null;
+};
 export type TicketRow = {
   id: string;
   order_id: string;
@@ -377,9 +407,49 @@ export class OrdersService {
 
   /**
    * `payment.succeeded`: in the inbox transaction, lock the order, check the amount, mark it paid,
-   * issue one ticket per admission unit, publish `tickets.issued` and `order.fulfilled`.
+   * issue one ticket per admission unit, publish `tickets.issued` and `order.fulfilled`. The
+   * single-event handler is the set-based one applied to one event.
    */
   async onPaymentSucceeded(p: EventPayload<'payment.succeeded'>, m: EntityManager): Promise<void> {
+    await this.onPaymentsSucceeded([p], m);
+  }
+
+  /**
+   * A run of `payment.succeeded` events in one transaction. Orders are locked in id order; the
+   * plain case (the order is open with its capacity held or none, the amount and merchant match,
+   * and the order has no other payment in the run) is fulfilled set-based: one slot update per
+   * slot, one orders update, one ticket insert and one outbox append for the whole run. Every
+   * other payment goes through `settle`, one at a time, in the run's order. The result is that of
+   * handling the events one by one: the orders are distinct, and moving held capacity to sold
+   * leaves `held + sold`, the quantity a late payment's re-reservation checks, unchanged.
+   */
+  async onPaymentsSucceeded(ps: EventPayload<'payment.succeeded'>[], m: EntityManager): Promise<void> {
+    const perOrder = new Map<string, number>();
+    for (const p of ps) perOrder.set(p.orderId, (perOrder.get(p.orderId) ?? 0) + 1);
+    const locked = new Map(
+      (
+        await preparedQuery<LockedOrder>(
+          m,
+          'ticketing_lock_paid_orders',
+          `SELECT id, merchant_id, attraction_id, status, amount_due_value, currency, capacity, customer_reference
+             FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE`,
+          [[...perOrder.keys()].sort()],
+        )
+      ).map((o) => [o.id, o]),
+    );
+    const plain: { o: LockedOrder; p: EventPayload<'payment.succeeded'> }[] = [];
+    const unusual: EventPayload<'payment.succeeded'>[] = [];
+    for (const p of ps) {
+      const o = locked.get(p.orderId);
+      if (o && perOrder.get(p.orderId) === 1 && isPlainFulfilment(o, p)) plain.push({ o, p });
+      else unusual.push(p);
+    }
+    await this.fulfil(m, plain);
+    for (const p of unusual) await this.settle(p, m);
+  }
+
+  /** One payment that may not be plain: unknown order, duplicate, mismatch, closed, or late. */
+  private async settle(p: EventPayload<'payment.succeeded'>, m: EntityManager): Promise<void> {
     const rows = (await m.query('SELECT * FROM orders WHERE id = $1 FOR UPDATE', [p.orderId])) as OrderRow[];
     const o = rows[0];
     if (!o) {
@@ -416,13 +486,9 @@ export class OrdersService {
       await this.requestRefund(m, o, p, 'ORDER_CLOSED', 'payment after the order was cancelled');
       return;
     }
-    const units = await this.orderUnits(m, o.id);
-    if (o.capacity === 'held') {
-      // Held → sold, always within the slot's capacity.
-      for (const u of units)
-        await m.query('UPDATE slots SET held = held - $2, sold = sold + $2 WHERE id = $1', [u.slotId, u.units]);
-    } else if (o.capacity === 'released') {
+    if (o.capacity === 'released') {
       // Late payment after the hold expired: sell again if the slots still have room.
+      const units = await this.orderUnits(m, o.id);
       const done: SlotUnits = [];
       for (const u of units) {
         const r: unknown = await m.query(
@@ -439,50 +505,76 @@ export class OrdersService {
       }
       this.logger.info({ orderId: o.id, paymentId: p.paymentId }, 'late payment re-reserved capacity');
     }
-    await m.query(
-      `UPDATE orders SET capacity = CASE WHEN capacity = 'none' THEN 'none' ELSE 'sold' END WHERE id = $1`,
-      [o.id],
+    await this.fulfil(m, [{ o, p }]);
+  }
+
+  /**
+   * Fulfils paid orders whose row lock the transaction holds: held capacity becomes sold (a
+   * released order's capacity was re-reserved by the caller), tickets are issued, the order is
+   * `fulfilled`, and `tickets.issued` (when there are tickets) and `order.fulfilled` are appended
+   * per order, in the given order.
+   */
+  private async fulfil(
+    m: EntityManager,
+    list: { o: LockedOrder; p: EventPayload<'payment.succeeded'> }[],
+  ): Promise<void> {
+    if (list.length === 0) return;
+    const ids = list.map(({ o }) => o.id);
+    await preparedQuery(
+      m,
+      'ticketing_orders_fulfilled',
+      `UPDATE orders o SET capacity = CASE WHEN o.capacity = 'none' THEN 'none' ELSE 'sold' END,
+              status = 'fulfilled', payment_id = d.payment_id, updated_at = now()
+         FROM unnest($1::text[], $2::text[]) AS d(id, payment_id) WHERE o.id = d.id`,
+      [ids, list.map(({ p }) => p.paymentId)],
     );
-    const attraction = (
-      (await m.query('SELECT * FROM attractions WHERE id = $1', [o.attraction_id])) as AttractionRow[]
-    )[0] as AttractionRow;
-    const items = (await m.query(
-      `SELECT i.product_id, i.slot_id, i.quantity, p.kind, p.max_entries, p.validity, s.starts_at, s.ends_at
+    const attractions = new Map(
+      (
+        await preparedQuery<Pick<AttractionRow, 'id' | 'city' | 'timezone'>>(
+          m,
+          'ticketing_fulfil_attractions',
+          'SELECT id, city, timezone FROM attractions WHERE id = ANY($1)',
+          [[...new Set(list.map(({ o }) => o.attraction_id))]],
+        )
+      ).map((a) => [a.id, a]),
+    );
+    const itemsByOrder = new Map<string, FulfilItem[]>();
+    for (const item of await preparedQuery<FulfilItem>(
+      m,
+      'ticketing_fulfil_items',
+      `SELECT i.order_id, i.product_id, i.slot_id, i.quantity, p.kind, p.max_entries, p.validity, s.starts_at, s.ends_at
          FROM order_items i JOIN products p ON p.id = i.product_id LEFT JOIN slots s ON s.id = i.slot_id
-        WHERE i.order_id = $1 ORDER BY i.line`,
-      [o.id],
-    )) as (ItemRow & {
-      kind: ProductRow['kind'];
-      max_entries: number;
-      validity: ProductRow['validity'];
-      starts_at: Date | null;
-      ends_at: Date | null;
-    })[];
-    const paidAt = new Date(p.paidAt);
-    const issued: EventPayload<'tickets.issued'>['tickets'] = [];
-    for (const item of items) {
-      if (item.kind === 'add_on') continue;
-      const window = validityWindow(
-        paidAt,
-        attraction.timezone,
-        item.validity === 'slot' && !item.starts_at ? 'day' : item.validity,
-        item.starts_at && item.ends_at
-          ? { startsAt: new Date(item.starts_at), endsAt: new Date(item.ends_at) }
-          : undefined,
-      );
-      for (let n = 0; n < item.quantity; n += 1) {
-        const ticketId = newId('ticket');
-        const code = this.signer.issue({
-          tid: ticketId,
-          att: o.attraction_id,
-          nbf: Math.floor(window.from.getTime() / 1000),
-          exp: Math.floor(window.to.getTime() / 1000),
-          ent: item.max_entries,
-        });
-        await m.query(
-          `INSERT INTO tickets (id, order_id, merchant_id, attraction_id, product_id, slot_id, code, status, max_entries, entries_left, valid_from, valid_to)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 'valid', $8, $8, $9, $10)`,
-          [
+        WHERE i.order_id = ANY($1) ORDER BY i.order_id, i.line`,
+      [ids],
+    )) {
+      itemsByOrder.set(item.order_id, [...(itemsByOrder.get(item.order_id) ?? []), item]);
+    }
+    const tickets: (string | number | Date | null)[][] = [[], [], [], [], [], [], [], [], [], []];
+    const events: NewEvent<EventType>[] = [];
+    for (const { o, p } of list) {
+      const attraction = attractions.get(o.attraction_id) as Pick<AttractionRow, 'city' | 'timezone'>;
+      const paidAt = new Date(p.paidAt);
+      const issued: EventPayload<'tickets.issued'>['tickets'] = [];
+      for (const item of itemsByOrder.get(o.id) ?? []) {
+        if (item.kind === 'add_on') continue;
+        const window = validityWindow(
+          paidAt,
+          attraction.timezone,
+          item.validity === 'slot' && !item.starts_at ? 'day' : item.validity,
+          item.starts_at && item.ends_at
+            ? { startsAt: new Date(item.starts_at), endsAt: new Date(item.ends_at) }
+            : undefined,
+        );
+        for (let n = 0; n < item.quantity; n += 1) {
+          const ticketId = newId('ticket');
+          const code = this.signer.issue({
+            tid: ticketId,
+            att: o.attraction_id,
+            nbf: Math.floor(window.from.getTime() / 1000),
+            exp: Math.floor(window.to.getTime() / 1000),
+            ent: item.max_entries,
+          });
+          const row = [
             ticketId,
             o.id,
             o.merchant_id,
@@ -493,56 +585,93 @@ export class OrdersService {
             item.max_entries,
             window.from,
             window.to,
-          ],
-        );
-        issued.push({
-          ticketId,
-          productId: item.product_id,
-          productKind: item.kind,
-          slotId: item.slot_id,
-          validFrom: window.from.toISOString(),
-          validTo: window.to.toISOString(),
-          maxEntries: item.max_entries,
+          ];
+          row.forEach((v, i) => tickets[i]?.push(v));
+          issued.push({
+            ticketId,
+            productId: item.product_id,
+            productKind: item.kind,
+            slotId: item.slot_id,
+            validFrom: window.from.toISOString(),
+            validTo: window.to.toISOString(),
+            maxEntries: item.max_entries,
+          });
+        }
+      }
+      const amountPaid = { value: p.amount.value, currency: p.amount.currency };
+      if (issued.length > 0) {
+        events.push({
+          type: 'tickets.issued',
+          aggregateId: o.id,
+          merchantId: o.merchant_id,
+          payload: {
+            orderId: o.id,
+            merchantId: o.merchant_id,
+            attractionId: o.attraction_id,
+            city: attraction.city,
+            paymentId: p.paymentId,
+            customerReference: o.customer_reference,
+            amountPaid,
+            tickets: issued,
+            issuedAt: new Date().toISOString(),
+          },
         });
       }
-    }
-    await m.query(`UPDATE orders SET status = 'fulfilled', payment_id = $2, updated_at = now() WHERE id = $1`, [
-      o.id,
-      p.paymentId,
-    ]);
-    const amountPaid = { value: p.amount.value, currency: p.amount.currency };
-    if (issued.length > 0) {
-      await appendToOutbox(m, {
-        type: 'tickets.issued',
+      events.push({
+        type: 'order.fulfilled',
         aggregateId: o.id,
         merchantId: o.merchant_id,
         payload: {
           orderId: o.id,
           merchantId: o.merchant_id,
           attractionId: o.attraction_id,
-          city: attraction.city,
           paymentId: p.paymentId,
-          customerReference: o.customer_reference,
           amountPaid,
-          tickets: issued,
-          issuedAt: new Date().toISOString(),
+          ticketCount: issued.length,
+          fulfilledAt: new Date().toISOString(),
         },
       });
     }
-    await appendToOutbox(m, {
-      type: 'order.fulfilled',
-      aggregateId: o.id,
-      merchantId: o.merchant_id,
-      payload: {
-        orderId: o.id,
-        merchantId: o.merchant_id,
-        attractionId: o.attraction_id,
-        paymentId: p.paymentId,
-        amountPaid,
-        ticketCount: issued.length,
-        fulfilledAt: new Date().toISOString(),
-      },
-    });
+    if ((tickets[0]?.length ?? 0) > 0)
+      await preparedQuery(
+        m,
+        'ticketing_issue_tickets',
+        `INSERT INTO tickets (id, order_id, merchant_id, attraction_id, product_id, slot_id, code, status, max_entries, entries_left, valid_from, valid_to)
+         SELECT t.id, t.order_id, t.merchant_id, t.attraction_id, t.product_id, t.slot_id, t.code, 'valid', t.max_entries, t.max_entries, t.valid_from, t.valid_to
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::timestamptz[], $10::timestamptz[])
+             WITH ORDINALITY AS t(id, order_id, merchant_id, attraction_id, product_id, slot_id, code, max_entries, valid_from, valid_to, n)
+          ORDER BY t.n`,
+        tickets,
+      );
+    await appendManyToOutbox(m, events);
+    // Held → sold last: the slot rows are the hot ones (every buyer of a slot updates its row), so
+    // their locks are taken as late as possible and held only until the commit.
+    const held = list.filter(({ o }) => o.capacity === 'held').map(({ o }) => o.id);
+    if (held.length > 0) {
+      const heldItems = await preparedQuery<{ slot_id: string; quantity: number }>(
+        m,
+        'ticketing_held_items',
+        'SELECT slot_id, quantity FROM order_items WHERE order_id = ANY($1) AND slot_id IS NOT NULL',
+        [held],
+      );
+      // Held → sold, always within the slot's capacity; one update per slot, locked in id order.
+      const units = slotUnits(heldItems.map((i) => ({ slotId: i.slot_id, quantity: i.quantity })));
+      if (units.length > 1)
+        await preparedQuery(
+          m,
+          'ticketing_lock_slots',
+          'SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE',
+          [units.map((u) => u.slotId)],
+        );
+      if (units.length > 0)
+        await preparedQuery(
+          m,
+          'ticketing_held_to_sold',
+          `UPDATE slots s SET held = s.held - d.n, sold = s.sold + d.n
+             FROM unnest($1::text[], $2::int[]) AS d(id, n) WHERE s.id = d.id`,
+          [units.map((u) => u.slotId), units.map((u) => u.units)],
+        );
+    }
   }
 
   /** Coupon saga: the discount is reserved → the amount due is known. */
@@ -649,6 +778,20 @@ export class OrdersService {
 }
 
 /** Units per slot, summed and sorted by slot id. */
+/** A payment `fulfil` can apply set-based: see `onPaymentsSucceeded`. */
+function isPlainFulfilment(o: LockedOrder, p: EventPayload<'payment.succeeded'>): boolean {
+  return (
+    o.merchant_id === p.merchantId &&
+    o.status !== 'paid' &&
+    o.status !== 'fulfilled' &&
+    o.status !== 'refunded' &&
+    o.status !== 'cancelled' &&
+    p.amount.value === Number(o.amount_due_value) &&
+    p.amount.currency === o.currency &&
+    (o.capacity === 'held' || o.capacity === 'none')
+  );
+}
+
 export function slotUnits(items: { slotId: string | null; quantity: number }[]): SlotUnits {
   const sum = new Map<string, number>();
   for (const i of items) if (i.slotId) sum.set(i.slotId, (sum.get(i.slotId) ?? 0) + i.quantity);
