@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { newId, type Currency, type EventPayload } from '@admit/contracts';
-import { appendManyToOutbox, appendToOutbox } from '@admit/messaging';
+import { newId, type Currency, type EventPayload, type EventType } from '@admit/contracts';
+import { appendManyToOutbox, appendToOutbox, type NewEvent } from '@admit/messaging';
 import type { CampaignRow } from '../campaigns/campaigns.service';
 import { rowsOf } from '../database/rows';
 import { discountFor, generateCode, limitCheck } from '../campaigns/rules';
@@ -126,108 +126,288 @@ async function reject(m: EntityManager, p: Placed, code: string, reason: string,
  * an order is answered once (it records the order first and skips replays).
  */
 export async function reserveForOrder(m: EntityManager, p: Placed, now = new Date()): Promise<void> {
-  if (p.couponCode === null) return;
-  const entered = p.couponCode.trim().toUpperCase();
-  if (entered.length === 0 || entered.length > 64) return reject(m, p, p.couponCode, 'COUPON_UNKNOWN', now);
+  await reserveForOrders(m, [p], now);
+}
 
+const enteredCode = (p: Placed): string => (p.couponCode ?? '').trim().toUpperCase();
+const wellFormed = (code: string): boolean => code.length > 0 && code.length <= 64;
+const codeKey = (merchantId: string, code: string): string => `${merchantId}\u0000${code}`;
+
+/**
+ * The same for a run of placed orders (the consumer's batch handler for `order.placed`), with the
+ * result of reserving for each order in turn. A code that is a personal coupon's (claimed or
+ * post-purchase) is reserved by `reservePersonal`, one order at a time; the orders between two
+ * of those are uses of code campaigns, decided together by `reserveCodeUses`.
+ */
+export async function reserveForOrders(m: EntityManager, ps: Placed[], now = new Date()): Promise<void> {
+  const withCode = ps.filter((p) => p.couponCode !== null);
+  if (withCode.length === 0) return;
+  const codes = [...new Set(withCode.map(enteredCode).filter(wellFormed))];
+  const personal = new Set(
+    (
+      (await m.query(`SELECT code, merchant_id FROM coupons WHERE code = ANY($1::text[])`, [codes])) as {
+        code: string;
+        merchant_id: string;
+      }[]
+    ).map((r) => codeKey(r.merchant_id, r.code)),
+  );
+  let uses: Placed[] = [];
+  for (const p of withCode) {
+    const entered = enteredCode(p);
+    if (wellFormed(entered) && personal.has(codeKey(p.merchantId, entered))) {
+      await reserveCodeUses(m, uses, now);
+      uses = [];
+      await reservePersonal(m, p, entered, now);
+    } else uses.push(p);
+  }
+  await reserveCodeUses(m, uses, now);
+}
+
+/** A personal coupon's code: the coupon row decides, under its campaign's lock. */
+async function reservePersonal(m: EntityManager, p: Placed, entered: string, now: Date): Promise<void> {
   // Lock order everywhere: the campaign row, then the coupon row (no deadlock between saga steps
-  // and claims of one campaign). A personal coupon (claimed or post-purchase) is found first
-  // without a lock, to learn its campaign.
+  // and claims of one campaign). The coupon is found first without a lock, to learn its campaign.
   const [found] = (await m.query(`SELECT campaign_id FROM coupons WHERE code = $1 AND merchant_id = $2`, [
     entered,
     p.merchantId,
   ])) as { campaign_id: string }[];
-  let campaignId: string | undefined = found?.campaign_id;
-  if (!found) {
-    const [c] = (await m.query(
-      `SELECT id FROM campaigns WHERE merchant_id = $1 AND trigger = 'code' AND upper(code) = $2`,
-      [p.merchantId, entered],
-    )) as { id: string }[];
-    campaignId = c?.id;
-  }
-  if (!campaignId) return reject(m, p, entered, 'COUPON_UNKNOWN', now);
-  const c = (await lockCampaign(m, campaignId))!;
-  let coupon: CouponRow | undefined;
-  if (found) {
-    [coupon] = (await m.query(`SELECT * FROM coupons WHERE code = $1 FOR UPDATE`, [entered])) as CouponRow[];
-    if (!coupon || coupon.status !== 'issued')
-      return reject(m, p, entered, coupon?.status === 'expired' ? 'COUPON_EXPIRED' : 'COUPON_ALREADY_USED', now);
-    if (new Date(coupon.valid_to) <= now) return reject(m, p, entered, 'COUPON_EXPIRED', now);
-  }
-
-  if (c.status !== 'active') return reject(m, p, entered, 'CAMPAIGN_PAUSED', now);
-  if (new Date(c.valid_from) > now) return reject(m, p, entered, 'COUPON_NOT_YET_VALID', now);
-  if (new Date(c.valid_to) <= now) return reject(m, p, entered, 'COUPON_EXPIRED', now);
-  if (c.attraction_ids.length > 0 && !c.attraction_ids.includes(p.attractionId))
-    return reject(m, p, entered, 'COUPON_NOT_APPLICABLE', now);
-  if (c.city !== null) {
-    const [where] = (await m.query(
-      `SELECT coalesce((SELECT city FROM attractions WHERE id = $1), (SELECT city FROM merchants WHERE id = $2)) AS city`,
-      [p.attractionId, p.merchantId],
-    )) as { city: string | null }[];
-    if (!where?.city || where.city.toLowerCase() !== c.city.toLowerCase())
-      return reject(m, p, entered, 'COUPON_NOT_APPLICABLE', now);
-  }
+  if (!found) return reject(m, p, entered, 'COUPON_UNKNOWN', now);
+  const c = (await lockCampaign(m, found.campaign_id))!;
+  const [coupon] = (await m.query(`SELECT * FROM coupons WHERE code = $1 FOR UPDATE`, [entered])) as CouponRow[];
+  if (!coupon || coupon.status !== 'issued')
+    return reject(m, p, entered, coupon?.status === 'expired' ? 'COUPON_EXPIRED' : 'COUPON_ALREADY_USED', now);
+  if (new Date(coupon.valid_to) <= now) return reject(m, p, entered, 'COUPON_EXPIRED', now);
+  const city = c.city === null ? null : await placeCities(m, [p]);
+  const refusal = campaignRefusal(c, p, city?.get(p.orderId) ?? null, now);
+  if (refusal) return reject(m, p, entered, refusal, now);
   const applied = discountFor(c, { lines: p.items, total: p.total, amountDue: p.amountDue });
   if (!applied.ok) return reject(m, p, entered, applied.reason, now);
-
-  const isCodeUse = !coupon;
-  const customer = coupon ? coupon.customer_reference : p.customerReference;
-  if (isCodeUse && c.limits.perCustomer !== undefined && customer === null)
-    return reject(m, p, entered, 'CUSTOMER_REFERENCE_REQUIRED', now);
-  const refusal = limitCheck(
+  // A personal coupon already holds its slot: only its discount counts against the budget.
+  const limit = limitCheck(
     c.limits,
-    {
-      redemptions: c.redemptions,
-      budgetUsed: Number(c.budget_used),
-      // counted only when a per-customer limit exists (limitCheck ignores it otherwise)
-      customerUses: isCodeUse && c.limits.perCustomer !== undefined ? await customerUses(m, c.id, customer) : 0,
-    },
-    { slot: isCodeUse, cost: applied.discount },
+    { redemptions: c.redemptions, budgetUsed: Number(c.budget_used), customerUses: 0 },
+    { slot: false, cost: applied.discount },
   );
-  if (refusal) return reject(m, p, entered, refusal, now);
-
-  await m.query(
-    `UPDATE campaigns SET redemptions = redemptions + $2, budget_used = budget_used + $3, updated_at = now() WHERE id = $1`,
-    [c.id, isCodeUse ? 1 : 0, applied.discount],
-  );
+  if (limit) return reject(m, p, entered, limit, now);
+  await m.query(`UPDATE campaigns SET budget_used = budget_used + $2, updated_at = now() WHERE id = $1`, [
+    c.id,
+    applied.discount,
+  ]);
   const currency = p.total.currency;
-  let couponId: string;
-  if (coupon) {
-    await m.query(
-      `UPDATE coupons SET status = 'reserved', order_id = $2, discount_value = $3, discount_currency = $4, reserved_at = $5,
-              updated_at = now()
-       WHERE id = $1`,
-      [coupon.id, p.orderId, applied.discount, currency, now],
-    );
-    couponId = coupon.id;
-  } else {
-    couponId = newId('coupon');
-    await m.query(
-      `INSERT INTO coupons (id, code, campaign_id, merchant_id, customer_reference, status, order_id, valid_to, trigger,
-                            discount_value, discount_currency, reserved_at)
-       VALUES ($1, $2, $3, $4, $5, 'reserved', $6, $7, 'code', $8, $9, $10)`,
-      [couponId, generateCode(), c.id, c.merchant_id, customer, p.orderId, c.valid_to, applied.discount, currency, now],
-    );
-  }
+  await m.query(
+    `UPDATE coupons SET status = 'reserved', order_id = $2, discount_value = $3, discount_currency = $4, reserved_at = $5,
+            updated_at = now()
+     WHERE id = $1`,
+    [coupon.id, p.orderId, applied.discount, currency, now],
+  );
   await m.query(`INSERT INTO coupon_answers (order_id, outcome, coupon_id) VALUES ($1, 'reserved', $2)`, [
     p.orderId,
-    couponId,
+    coupon.id,
   ]);
-  await appendToOutbox(m, {
-    type: 'coupon.reserved',
+  await appendToOutbox(m, reservedEvent(p, coupon.id, c.id, entered, applied.discount, now));
+}
+
+/** Why a campaign does not apply to an order (status, validity, attraction, city), or null. */
+function campaignRefusal(c: CampaignRow, p: Placed, city: string | null, now: Date): string | null {
+  if (c.status !== 'active') return 'CAMPAIGN_PAUSED';
+  if (new Date(c.valid_from) > now) return 'COUPON_NOT_YET_VALID';
+  if (new Date(c.valid_to) <= now) return 'COUPON_EXPIRED';
+  if (c.attraction_ids.length > 0 && !c.attraction_ids.includes(p.attractionId)) return 'COUPON_NOT_APPLICABLE';
+  if (c.city !== null && (!city || city.toLowerCase() !== c.city.toLowerCase())) return 'COUPON_NOT_APPLICABLE';
+  return null;
+}
+
+/** The city of each order's place: its attraction's, else its merchant's (per order id). */
+async function placeCities(m: EntityManager, ps: Placed[]): Promise<Map<string, string | null>> {
+  const attractions = new Map(
+    (
+      (await m.query(`SELECT id, city FROM attractions WHERE id = ANY($1::text[])`, [
+        [...new Set(ps.map((p) => p.attractionId))],
+      ])) as { id: string; city: string | null }[]
+    ).map((r) => [r.id, r.city]),
+  );
+  const merchants = new Map(
+    (
+      (await m.query(`SELECT id, city FROM merchants WHERE id = ANY($1::text[])`, [
+        [...new Set(ps.map((p) => p.merchantId))],
+      ])) as { id: string; city: string | null }[]
+    ).map((r) => [r.id, r.city]),
+  );
+  return new Map(ps.map((p) => [p.orderId, attractions.get(p.attractionId) ?? merchants.get(p.merchantId) ?? null]));
+}
+
+function reservedEvent(p: Placed, couponId: string, campaignId: string, code: string, discount: number, now: Date) {
+  return {
+    type: 'coupon.reserved' as const,
     aggregateId: p.orderId,
     merchantId: p.merchantId,
     payload: {
       orderId: p.orderId,
       merchantId: p.merchantId,
       couponId,
-      campaignId: c.id,
-      code: entered,
-      discount: { value: applied.discount, currency },
+      campaignId,
+      code,
+      discount: { value: discount, currency: p.total.currency },
       reservedAt: now.toISOString(),
     },
-  });
+  };
+}
+
+function rejectedEvent(p: Placed, code: string, reason: string, now: Date) {
+  return {
+    type: 'coupon.rejected' as const,
+    aggregateId: p.orderId,
+    merchantId: p.merchantId,
+    payload: { orderId: p.orderId, merchantId: p.merchantId, code, reason, rejectedAt: now.toISOString() },
+  };
+}
+
+/**
+ * Uses of code campaigns, decided in the orders' order under one lock of their campaigns (taken in
+ * id order): the checks of a single reservation run in memory against counters that move with
+ * each accepted use (redemptions, budget, the customer's coupons), then each table is written with
+ * one statement: the campaigns' counters, the new coupons, the answers, and the events.
+ */
+async function reserveCodeUses(m: EntityManager, ps: Placed[], now: Date): Promise<void> {
+  if (ps.length === 0) return;
+  const codes = [...new Set(ps.map(enteredCode).filter(wellFormed))];
+  const campaignOf = new Map(
+    (
+      (await m.query(
+        `SELECT id, merchant_id, upper(code) AS code FROM campaigns
+          WHERE trigger = 'code' AND merchant_id = ANY($1::text[]) AND upper(code) = ANY($2::text[])`,
+        [[...new Set(ps.map((p) => p.merchantId))], codes],
+      )) as { id: string; merchant_id: string; code: string }[]
+    ).map((r) => [codeKey(r.merchant_id, r.code), r.id]),
+  );
+  const campaigns = new Map(
+    (
+      (await m.query(`SELECT * FROM campaigns WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [
+        [...new Set(campaignOf.values())].sort(),
+      ])) as CampaignRow[]
+    ).map((c) => [c.id, { row: c, redemptions: c.redemptions, budgetUsed: Number(c.budget_used), taken: 0, spent: 0 }]),
+  );
+  const campaignFor = (p: Placed) => campaigns.get(campaignOf.get(codeKey(p.merchantId, enteredCode(p))) ?? '');
+  const needCity = ps.filter((p) => (campaignFor(p)?.row.city ?? null) !== null);
+  const cities = needCity.length > 0 ? await placeCities(m, needCity) : new Map<string, string | null>();
+  const perCustomer = ps.filter((p) => campaignFor(p)?.row.limits.perCustomer !== undefined && p.customerReference);
+  const customerUses = new Map<string, number>();
+  if (perCustomer.length > 0) {
+    const counted = (await m.query(
+      `SELECT campaign_id, customer_reference, count(*)::int AS n FROM coupons
+        WHERE campaign_id = ANY($1::text[]) AND customer_reference = ANY($2::text[]) AND status <> 'void'
+        GROUP BY 1, 2`,
+      [
+        [...new Set(perCustomer.map((p) => campaignFor(p)?.row.id ?? ''))],
+        [...new Set(perCustomer.map((p) => p.customerReference ?? ''))],
+      ],
+    )) as { campaign_id: string; customer_reference: string; n: number }[];
+    for (const r of counted) customerUses.set(codeKey(r.campaign_id, r.customer_reference), r.n);
+  }
+
+  const answers: {
+    orderId: string;
+    outcome: 'reserved' | 'rejected';
+    couponId: string | null;
+    reason: string | null;
+  }[] = [];
+  const coupons: (string | number | Date | null)[][] = [[], [], [], [], [], [], [], [], []];
+  const events: NewEvent<EventType>[] = [];
+  const refuse = (p: Placed, code: string, reason: string) => {
+    answers.push({ orderId: p.orderId, outcome: 'rejected', couponId: null, reason });
+    events.push(rejectedEvent(p, code, reason, now));
+  };
+  for (const p of ps) {
+    const entered = enteredCode(p);
+    if (!wellFormed(entered)) {
+      refuse(p, p.couponCode ?? '', 'COUPON_UNKNOWN');
+      continue;
+    }
+    const state = campaignFor(p);
+    if (!state) {
+      refuse(p, entered, 'COUPON_UNKNOWN');
+      continue;
+    }
+    const c = state.row;
+    const refusal = campaignRefusal(c, p, cities.get(p.orderId) ?? null, now);
+    if (refusal) {
+      refuse(p, entered, refusal);
+      continue;
+    }
+    const applied = discountFor(c, { lines: p.items, total: p.total, amountDue: p.amountDue });
+    if (!applied.ok) {
+      refuse(p, entered, applied.reason);
+      continue;
+    }
+    const customer = p.customerReference;
+    if (c.limits.perCustomer !== undefined && customer === null) {
+      refuse(p, entered, 'CUSTOMER_REFERENCE_REQUIRED');
+      continue;
+    }
+    const usesKey = codeKey(c.id, customer ?? '');
+    const limit = limitCheck(
+      c.limits,
+      {
+        redemptions: state.redemptions,
+        budgetUsed: state.budgetUsed,
+        customerUses: c.limits.perCustomer !== undefined ? (customerUses.get(usesKey) ?? 0) : 0,
+      },
+      { slot: true, cost: applied.discount },
+    );
+    if (limit) {
+      refuse(p, entered, limit);
+      continue;
+    }
+    state.redemptions += 1;
+    state.budgetUsed += applied.discount;
+    state.taken += 1;
+    state.spent += applied.discount;
+    if (customer !== null) customerUses.set(usesKey, (customerUses.get(usesKey) ?? 0) + 1);
+    const couponId = newId('coupon');
+    [
+      couponId,
+      generateCode(),
+      c.id,
+      c.merchant_id,
+      customer,
+      p.orderId,
+      c.valid_to,
+      applied.discount,
+      p.total.currency,
+    ].forEach((v, i) => coupons[i]?.push(v));
+    answers.push({ orderId: p.orderId, outcome: 'reserved', couponId, reason: null });
+    events.push(reservedEvent(p, couponId, c.id, entered, applied.discount, now));
+  }
+
+  const moved = [...campaigns.values()].filter((s) => s.taken > 0);
+  if (moved.length > 0)
+    await m.query(
+      `UPDATE campaigns c SET redemptions = c.redemptions + d.taken, budget_used = c.budget_used + d.spent, updated_at = now()
+         FROM unnest($1::text[], $2::int[], $3::bigint[]) AS d(id, taken, spent) WHERE c.id = d.id`,
+      [moved.map((s) => s.row.id), moved.map((s) => s.taken), moved.map((s) => s.spent)],
+    );
+  if ((coupons[0]?.length ?? 0) > 0)
+    await m.query(
+      `INSERT INTO coupons (id, code, campaign_id, merchant_id, customer_reference, status, order_id, valid_to, trigger,
+                            discount_value, discount_currency, reserved_at)
+       SELECT n.id, n.code, n.campaign_id, n.merchant_id, n.customer_reference, 'reserved', n.order_id, n.valid_to, 'code',
+              n.discount_value, n.discount_currency, $10
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bigint[], $9::text[])
+              WITH ORDINALITY AS n(id, code, campaign_id, merchant_id, customer_reference, order_id, valid_to, discount_value, discount_currency, k)
+        ORDER BY n.k`,
+      [...coupons, now],
+    );
+  await m.query(
+    `INSERT INTO coupon_answers (order_id, outcome, coupon_id, reason)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])`,
+    [
+      answers.map((a) => a.orderId),
+      answers.map((a) => a.outcome),
+      answers.map((a) => a.couponId),
+      answers.map((a) => a.reason),
+    ],
+  );
+  await appendManyToOutbox(m, events);
 }
 
 /** Order paid → its reserved coupon is redeemed (once: only a `reserved` coupon moves). */

@@ -49,26 +49,41 @@ export class PurchasesConsumer {
 
   /** Records the order; true when it is new (false for a replay of the same order). */
   async orderPlaced(m: EntityManager, p: EventPayload<'order.placed'>): Promise<boolean> {
-    const rows = (await m.query(
-      `INSERT INTO orders_seen (order_id, merchant_id, attraction_id, channel, coupon_code, customer_reference, total_value,
-                                amount_due_value, currency, hold_expires_at, placed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT (order_id) DO NOTHING
-       RETURNING order_id`,
-      [
-        p.orderId,
-        p.merchantId,
-        p.attractionId,
-        p.channel,
-        p.couponCode,
-        p.customerReference,
-        p.total.value,
-        p.amountDue.value,
-        p.amountDue.currency,
-        p.holdExpiresAt,
-        p.placedAt,
-      ],
-    )) as unknown[];
-    return rows.length > 0;
+    return (await this.ordersPlaced(m, [p])).length > 0;
+  }
+
+  /**
+   * Records the orders with one statement; returns the new ones, in the given order (a replay of
+   * an order already seen, or its second occurrence in `ps`, is left out).
+   */
+  async ordersPlaced(m: EntityManager, ps: EventPayload<'order.placed'>[]): Promise<EventPayload<'order.placed'>[]> {
+    if (ps.length === 0) return [];
+    const col = <T>(f: (p: EventPayload<'order.placed'>) => T) => ps.map(f);
+    const fresh = new Set(
+      (
+        (await m.query(
+          `INSERT INTO orders_seen (order_id, merchant_id, attraction_id, channel, coupon_code, customer_reference, total_value,
+                                    amount_due_value, currency, hold_expires_at, placed_at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                                $8::bigint[], $9::text[], $10::timestamptz[], $11::timestamptz[])
+           ON CONFLICT (order_id) DO NOTHING
+           RETURNING order_id`,
+          [
+            col((p) => p.orderId),
+            col((p) => p.merchantId),
+            col((p) => p.attractionId),
+            col((p) => p.channel),
+            col((p) => p.couponCode),
+            col((p) => p.customerReference),
+            col((p) => p.total.value),
+            col((p) => p.amountDue.value),
+            col((p) => p.amountDue.currency),
+            col((p) => p.holdExpiresAt),
+            col((p) => p.placedAt),
+          ],
+        )) as { order_id: string }[]
+      ).map((r) => r.order_id),
+    );
+    return ps.filter((p) => fresh.delete(p.orderId));
   }
 }

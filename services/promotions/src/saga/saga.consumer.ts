@@ -8,6 +8,7 @@ import {
   redeemForOrders,
   releaseForOrder,
   reserveForOrder,
+  reserveForOrders,
 } from '../coupons/engine';
 import { PurchasesConsumer } from '../purchases/purchases.consumer';
 
@@ -39,6 +40,15 @@ export class SagaConsumer {
   /** Paid orders arrive in bursts: their coupons are redeemed with one statement per chunk run. */
   batchHandlers(): BatchHandlerMap {
     return {
+      // Orders with a code arrive in bursts too: recorded with one statement, reserved together.
+      'order.placed': async (events, { manager }) =>
+        reserveForOrders(
+          manager,
+          await this.facts.ordersPlaced(
+            manager,
+            events.map((e) => e.payload),
+          ),
+        ),
       'order.fulfilled': (events, { manager }) =>
         redeemForOrders(
           manager,
