@@ -372,24 +372,26 @@ async function tenant(stack: Stack, name: string): Promise<Tenant> {
 // ------------------------------------------------------------------------- rows and outbox
 
 /** The tables HTTP requests write (consumer-fed projections of shared topics are left out). */
-const WATCHED: { svc: ServiceName; table: string; where?: string }[] = [
+// `outbox` rows leave the table once published (ADR 0008): the events a service emitted are counted
+// in `outbox_events`, which also holds the copies the test stacks keep.
+const WATCHED: { svc: ServiceName; table: string; from?: string; where?: string }[] = [
   { svc: 'payment', table: 'merchants' },
   { svc: 'payment', table: 'api_keys', where: 'merchant_id IN (SELECT id FROM merchants)' },
   { svc: 'payment', table: 'payments' },
   { svc: 'payment', table: 'refunds' },
-  { svc: 'payment', table: 'outbox', where: `topic NOT LIKE '%.dlq'` },
+  { svc: 'payment', table: 'outbox', from: 'outbox_events', where: `topic NOT LIKE '%.dlq'` },
   { svc: 'ticketing', table: 'attractions' },
   { svc: 'ticketing', table: 'products' },
   { svc: 'ticketing', table: 'orders' },
   { svc: 'ticketing', table: 'order_items' },
   { svc: 'ticketing', table: 'tickets' },
   { svc: 'ticketing', table: 'scans' },
-  { svc: 'ticketing', table: 'outbox', where: `topic NOT LIKE '%.dlq'` },
+  { svc: 'ticketing', table: 'outbox', from: 'outbox_events', where: `topic NOT LIKE '%.dlq'` },
   { svc: 'promotions', table: 'campaigns' },
   { svc: 'promotions', table: 'coupons' },
-  { svc: 'promotions', table: 'outbox', where: `topic NOT LIKE '%.dlq'` },
+  { svc: 'promotions', table: 'outbox', from: 'outbox_events', where: `topic NOT LIKE '%.dlq'` },
   { svc: 'reporting', table: 'reconciliations' },
-  { svc: 'reporting', table: 'outbox', where: `topic NOT LIKE '%.dlq'` },
+  { svc: 'reporting', table: 'outbox', from: 'outbox_events', where: `topic NOT LIKE '%.dlq'` },
   { svc: 'sandbox', table: 'sandbox_trade' },
   { svc: 'sandbox', table: 'sandbox_refund' },
 ];
@@ -398,12 +400,12 @@ async function snapshot(stack: Stack): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const w of WATCHED) {
     const [reg] = await stack.query<{ ok: boolean }>(w.svc, `SELECT to_regclass($1) IS NOT NULL AS ok`, [
-      `public.${w.table}`,
+      `public.${w.from ?? w.table}`,
     ]);
     if (!reg?.ok) continue;
     const [row] = await stack.query<{ n: string }>(
       w.svc,
-      `SELECT count(*)::text AS n FROM ${w.table}${w.where ? ` WHERE ${w.where}` : ''}`,
+      `SELECT count(*)::text AS n FROM ${w.from ?? w.table}${w.where ? ` WHERE ${w.where}` : ''}`,
     );
     out[`${w.svc}.${w.table}`] = Number(row?.n ?? 0);
   }

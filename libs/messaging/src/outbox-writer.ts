@@ -47,9 +47,27 @@ export async function appendToOutbox<T extends EventType>(
 
 export async function appendManyToOutbox(manager: EntityManager, events: NewEvent<EventType>[]): Promise<Envelope[]> {
   if (events.length === 0) return [];
+  const { envelopes, columns } = outboxRows(events);
+  // One constant statement for any number of events (prepared once per connection); ids are
+  // taken in the order of the arrays, which is the order the events were given in.
+  await preparedQuery(manager, 'admit_outbox_append', outboxInsertSql(1), columns);
+  await markOutboxWritten(manager);
+  return envelopes;
+}
+
+/**
+ * The envelopes of `events` (validated against their contracts) and the five column arrays of
+ * their outbox rows, for `outboxInsertSql`. For a caller that writes its state change and its
+ * events in one statement (a CTE, committed on its own): after that statement has committed it
+ * calls `markOutboxWritten(dataSource.manager)` to wake the relay.
+ */
+export function outboxRows(events: NewEvent<EventType>[]): {
+  envelopes: Envelope[];
+  columns: [string[], string[], string[], string[], string[]];
+} {
   const flow = currentFlow();
   const envelopes: Envelope[] = [];
-  const cols: [string[], string[], string[], string[], string[]] = [[], [], [], [], []];
+  const columns: [string[], string[], string[], string[], string[]] = [[], [], [], [], []];
   for (const e of events) {
     const def = EVENT_REGISTRY[e.type];
     const version = latestVersion(e.type);
@@ -81,25 +99,22 @@ export async function appendManyToOutbox(manager: EntityManager, events: NewEven
       [HEADERS.correlationId]: envelope.correlationId,
     };
     if (envelope.causationId) headers[HEADERS.causationId] = envelope.causationId;
-    cols[0].push(envelope.eventId);
-    cols[1].push(def.topic);
-    cols[2].push(envelope.aggregateId);
-    cols[3].push(JSON.stringify(envelope));
-    cols[4].push(JSON.stringify(headers));
+    columns[0].push(envelope.eventId);
+    columns[1].push(def.topic);
+    columns[2].push(envelope.aggregateId);
+    columns[3].push(JSON.stringify(envelope));
+    columns[4].push(JSON.stringify(headers));
   }
-  // One constant statement for any number of events (prepared once per connection); ids are
-  // taken in the order of the arrays, which is the order the events were given in.
-  await preparedQuery(
-    manager,
-    'admit_outbox_append',
-    `INSERT INTO outbox (event_id, topic, message_key, value, headers)
+  return { envelopes, columns };
+}
+
+/** The outbox INSERT of `outboxRows`' five arrays as parameters `$first` … `$first+4`, in their order. */
+export function outboxInsertSql(first: number): string {
+  const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  return `INSERT INTO outbox (event_id, topic, message_key, value, headers)
      SELECT e.id, e.topic, e.key, e.value, e.headers
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(id, topic, key, value, headers, n)
-      ORDER BY e.n`,
-    cols,
-  );
-  await markOutboxWritten(manager);
-  return envelopes;
+       FROM unnest(${a}::uuid[], ${b}::text[], ${c}::text[], ${d}::text[], ${e}::jsonb[]) WITH ORDINALITY AS e(id, topic, key, value, headers, n)
+      ORDER BY e.n`;
 }
 
 /** Inserts a raw record (used for dead-letter records, which keep the original bytes). */

@@ -13,8 +13,17 @@ export const bigintNumber: ValueTransformer = {
 
 /** PostgreSQL unique_violation, optionally on a named constraint. */
 export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  return isViolation(err, '23505', constraint);
+}
+
+/** A CHECK constraint failed (PostgreSQL 23514), optionally a given one. */
+export function isCheckViolation(err: unknown, constraint?: string): boolean {
+  return isViolation(err, '23514', constraint);
+}
+
+function isViolation(err: unknown, sqlState: string, constraint?: string): boolean {
   const e = err as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
   const code = e?.code ?? e?.driverError?.code;
   const name = e?.constraint ?? e?.driverError?.constraint;
-  return code === '23505' && (constraint === undefined || name === constraint);
+  return code === sqlState && (constraint === undefined || name === constraint);
 }

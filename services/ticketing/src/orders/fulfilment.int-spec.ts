@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventPayload } from '@admit/contracts';
 import { createLogger } from '@admit/messaging';
-import { buildDataSource, runMigrationsLocked } from '@admit/service-kit';
+import { buildDataSource, runMigrationsLocked, type Principal } from '@admit/service-kit';
 import { newTicketSigningKey } from '@admit/testing';
 import type { TicketingSettings } from '../config';
 import { TICKETING_MIGRATIONS } from '../database/migrations';
@@ -22,7 +22,11 @@ const ADMIN_URL = process.env['TICKETING_TEST_ADMIN_URL'] ?? 'postgres://postgre
 const logger = createLogger('ticketing-int', 'silent');
 const MERCHANT = 'mch_fulfil';
 const signer = new TicketSigner(newTicketSigningKey(), 'k1');
-const settings = { publicBaseUrl: 'http://127.0.0.1:3002' } as TicketingSettings;
+const settings = {
+  publicBaseUrl: 'http://127.0.0.1:3002',
+  holdSeconds: { counter: 300, online: 900 },
+  pricingWaitMs: 0,
+} as TicketingSettings;
 
 async function admin(sql: string): Promise<void> {
   const c = new Client({ connectionString: ADMIN_URL });
@@ -221,14 +225,16 @@ async function state(ds: DataSource) {
 
 let one: World;
 let set: World;
+let sale: World;
 
 beforeAll(async () => {
   one = await world();
   set = await world();
+  sale = await world();
 });
 
 afterAll(async () => {
-  for (const w of [one, set]) {
+  for (const w of [one, set, sale]) {
     await w?.ds.destroy();
     if (w) await admin(`DROP DATABASE IF EXISTS "${w.name}" WITH (FORCE)`);
   }
@@ -264,4 +270,92 @@ it('the set-based handler leaves exactly what one event at a time leaves', async
   ]);
   const ticketCount = (a.tickets as { n: number }[]).reduce((n, t) => n + t.n, 0);
   expect(ticketCount).toBe(2 + 2 + 3 + 1 + 1 + 1); // add-ons issue no ticket
+});
+
+describe('placing an order: one statement for the order, its items, its event and the hold', () => {
+  const merchant: Principal = { keyId: 'key_1', scope: 'merchant', merchantId: MERCHANT, attractionId: null };
+  const slots = async () =>
+    (await sale.ds.query(`SELECT id, held, sold FROM slots ORDER BY id`)) as {
+      id: string;
+      held: number;
+      sold: number;
+    }[];
+  const count = async (table: string) =>
+    Number(((await sale.ds.query(`SELECT count(*)::int AS n FROM ${table}`)) as { n: number }[])[0]?.n);
+
+  it('holds every slot of a multi-slot order and answers what get() reads', async () => {
+    const before = await slots();
+    const { order, created } = await sale.orders.create(
+      merchant,
+      {
+        channel: 'online',
+        items: [
+          { productId: 'prd_slot', slotId: 'slt_2', quantity: 2 },
+          { productId: 'prd_day', quantity: 1 },
+          { productId: 'prd_slot', slotId: 'slt_1', quantity: 1 },
+        ],
+        customer: { reference: 'ref-9' },
+      },
+      'idem-multi',
+    );
+    expect(created).toBe(true);
+    expect(order).toEqual(await sale.orders.get(merchant, order.id));
+    expect(order).toMatchObject({ status: 'awaiting_payment', total: { value: 7000, currency: 'CNY' }, tickets: [] });
+    const after = await slots();
+    expect(after.map((x, i) => x.held - (before[i]?.held ?? 0))).toEqual([1, 2, 0]);
+    const [event] = (await sale.ds.query(
+      `SELECT value FROM outbox WHERE message_key = $1 AND value LIKE '%order.placed%'`,
+      [order.id],
+    )) as { value: string }[];
+    expect(JSON.parse(event?.value ?? '{}').payload).toMatchObject({ orderId: order.id, total: { value: 7000 } });
+    // the same key again: the stored order, not a second one
+    const again = await sale.orders.create(
+      merchant,
+      { channel: 'online', items: [{ productId: 'prd_day', quantity: 1 }] },
+      'idem-multi',
+    );
+    expect(again).toMatchObject({ created: false, order: { id: order.id } });
+  });
+
+  it('a slot without room fails the whole order: 409 SOLD_OUT naming it, nothing written', async () => {
+    const before = { slots: await slots(), orders: await count('orders'), outbox: await count('outbox') };
+    await expect(
+      sale.orders.create(
+        merchant,
+        {
+          channel: 'counter',
+          items: [
+            { productId: 'prd_slot', slotId: 'slt_2', quantity: 1 },
+            { productId: 'prd_slot', slotId: 'slt_3', quantity: 2 },
+          ],
+        },
+        null,
+      ),
+    ).rejects.toMatchObject({
+      status: 409,
+      code: 'SOLD_OUT',
+      details: [{ message: 'slot slt_3 cannot take this many visitors' }],
+    });
+    expect({ slots: await slots(), orders: await count('orders'), outbox: await count('outbox') }).toEqual(before);
+  });
+
+  it('concurrent buyers of the last places: exactly as many orders as places', async () => {
+    const [slot1] = await slots();
+    const left = 10 - (slot1?.held ?? 0) - (slot1?.sold ?? 0);
+    const replies = await Promise.allSettled(
+      Array.from({ length: left + 8 }, () =>
+        sale.orders.create(
+          merchant,
+          { channel: 'counter', items: [{ productId: 'prd_slot', slotId: 'slt_1', quantity: 1 }] },
+          null,
+        ),
+      ),
+    );
+    expect(replies.filter((r) => r.status === 'fulfilled')).toHaveLength(left);
+    expect(replies.every((r) => r.status === 'fulfilled' || (r.reason as { code?: string }).code === 'SOLD_OUT')).toBe(
+      true,
+    );
+    const [after] = await slots();
+    expect((after?.held ?? 0) + (after?.sold ?? 0)).toBe(10);
+  });
 });

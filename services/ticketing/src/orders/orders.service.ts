@@ -5,11 +5,14 @@ import {
   afterCommit,
   appendManyToOutbox,
   appendToOutbox,
+  markOutboxWritten,
+  outboxInsertSql,
+  outboxRows,
   preparedQuery,
   type Logger,
   type NewEvent,
 } from '@admit/messaging';
-import { AdmitError, isUniqueViolation, LOGGER, type Principal } from '@admit/service-kit';
+import { AdmitError, isCheckViolation, isUniqueViolation, LOGGER, type Principal } from '@admit/service-kit';
 import { merchantOf, type AttractionRow, type ProductRow, type SlotRow } from '../catalog/catalog.service';
 import type { TicketingSettings } from '../config';
 import { TicketSigner } from '../tickets/ticket-code';
@@ -165,73 +168,101 @@ export class OrdersService {
     const holdExpiresAt = new Date(Date.now() + this.settings.holdSeconds[input.channel] * 1000);
     const units = slotUnits(input.items.map((i) => ({ slotId: i.slotId ?? null, quantity: i.quantity })));
     const status = input.couponCode ? 'pricing' : 'awaiting_payment';
-    try {
-      await this.ds.transaction(async (m) => {
-        await m.query(
-          `INSERT INTO orders (id, merchant_id, attraction_id, idempotency_key, channel, status, total_value, discount_value, amount_due_value,
-                               currency, customer_reference, customer_email, customer_phone, hold_expires_at, coupon_code, capacity)
-           VALUES ($1, $2, $3, $4, $5, $12, $6, 0, $6, $7, $8, $9, $10, $11, $13, $14)`,
-          [
-            id,
-            merchantId,
-            attractionId,
-            idempotencyKey,
-            input.channel,
-            total,
-            currency,
-            input.customer?.reference ?? null,
-            input.customer?.email ?? null,
-            input.customer?.phone ?? null,
-            holdExpiresAt,
-            status,
-            input.couponCode ?? null,
-            units.length > 0 ? 'held' : 'none',
-          ],
-        );
-        let line = 0;
-        for (const item of input.items) {
-          line += 1;
-          await m.query(
-            `INSERT INTO order_items (order_id, line, product_id, slot_id, quantity, unit_price_value) VALUES ($1, $2, $3, $4, $5, $6)`,
-            [id, line, item.productId, item.slotId ?? null, item.quantity, byId.get(item.productId)?.price_value],
-          );
-        }
-        await appendToOutbox(m, {
-          type: 'order.placed',
-          aggregateId: id,
+    const placedItems = input.items.map((i) => {
+      const p = byId.get(i.productId) as ProductRow;
+      return {
+        productId: p.id,
+        productKind: p.kind,
+        slotId: i.slotId ?? null,
+        quantity: i.quantity,
+        unitPrice: { value: Number(p.price_value), currency },
+      };
+    });
+    const { columns: event } = outboxRows([
+      {
+        type: 'order.placed',
+        aggregateId: id,
+        merchantId,
+        payload: {
+          orderId: id,
           merchantId,
-          payload: {
-            orderId: id,
-            merchantId,
-            attractionId,
-            channel: input.channel,
-            items: input.items.map((i) => {
-              const p = byId.get(i.productId) as ProductRow;
-              return {
-                productId: p.id,
-                productKind: p.kind,
-                slotId: i.slotId ?? null,
-                quantity: i.quantity,
-                unitPrice: { value: Number(p.price_value), currency },
-              };
-            }),
-            total: { value: total, currency },
-            amountDue: { value: total, currency },
-            couponCode: input.couponCode ?? null,
-            customerReference: input.customer?.reference ?? null,
-            holdExpiresAt: holdExpiresAt.toISOString(),
-            placedAt: new Date().toISOString(),
-          },
-        });
-        // Capacity last: the slot rows stay locked only for the commit that follows.
-        const failed = await this.hold(m, units);
-        if (failed) {
-          throw new AdmitError(409, 'SOLD_OUT', 'Not enough capacity left in the slot.', [
-            { field: 'items', code: 'SOLD_OUT', message: `slot ${failed} cannot take this many visitors` },
-          ]);
-        }
-      });
+          attractionId,
+          channel: input.channel,
+          items: placedItems,
+          total: { value: total, currency },
+          amountDue: { value: total, currency },
+          couponCode: input.couponCode ?? null,
+          customerReference: input.customer?.reference ?? null,
+          holdExpiresAt: holdExpiresAt.toISOString(),
+          placedAt: new Date().toISOString(),
+        },
+      },
+    ]);
+    let createdAt: Date;
+    try {
+      // The order, its items, its event and the capacity hold in one statement, committed on its
+      // own: the slot row (every buyer of the slot updates it) is locked only inside the server,
+      // from its update to the commit, never across a round trip to this process. Slots are locked
+      // in id order; a slot that cannot take the units fails the statement on `slots_capacity_ck`
+      // (held + sold <= capacity) and nothing of the order is written.
+      const qr = this.ds.createQueryRunner();
+      await qr.connect();
+      const [row] = await preparedQuery<{ created_at: Date }>(
+        qr,
+        'ticketing_place_order',
+        `WITH o AS (
+           INSERT INTO orders (id, merchant_id, attraction_id, idempotency_key, channel, status, total_value, discount_value,
+                               amount_due_value, currency, customer_reference, customer_email, customer_phone, hold_expires_at,
+                               coupon_code, capacity)
+           VALUES ($1, $2, $3, $4, $5, $12, $6, 0, $6, $7, $8, $9, $10, $11, $13, $14)
+           RETURNING created_at
+         ), i AS (
+           INSERT INTO order_items (order_id, line, product_id, slot_id, quantity, unit_price_value)
+           SELECT $1, t.line, t.product_id, t.slot_id, t.quantity, t.price
+             FROM unnest($15::int[], $16::text[], $17::text[], $18::int[], $19::bigint[]) AS t(line, product_id, slot_id, quantity, price)
+         ), e AS (
+           ${outboxInsertSql(22)}
+         ), l AS (
+           SELECT id FROM slots WHERE id = ANY($20::text[]) ORDER BY id FOR UPDATE
+         ), h AS (
+           UPDATE slots s SET held = s.held + d.n
+             FROM (SELECT l.id, u.n FROM l JOIN unnest($20::text[], $21::int[]) AS u(id, n) ON u.id = l.id) d
+            WHERE s.id = d.id
+         )
+         SELECT created_at FROM o`,
+        [
+          id,
+          merchantId,
+          attractionId,
+          idempotencyKey,
+          input.channel,
+          total,
+          currency,
+          input.customer?.reference ?? null,
+          input.customer?.email ?? null,
+          input.customer?.phone ?? null,
+          holdExpiresAt,
+          status,
+          input.couponCode ?? null,
+          units.length > 0 ? 'held' : 'none',
+          input.items.map((_, i) => i + 1),
+          input.items.map((i) => i.productId),
+          input.items.map((i) => i.slotId ?? null),
+          input.items.map((i) => i.quantity),
+          input.items.map((i) => byId.get(i.productId)?.price_value),
+          units.map((u) => u.slotId),
+          units.map((u) => u.units),
+          ...event,
+        ],
+      ).finally(() => qr.release());
+      createdAt = row?.created_at ?? new Date();
     } catch (err) {
+      if (isCheckViolation(err, 'slots_capacity_ck')) {
+        const slot = /\(([^,]+),/.exec((err as { detail?: string }).detail ?? '')?.[1] ?? units[0]?.slotId ?? '';
+        throw new AdmitError(409, 'SOLD_OUT', 'Not enough capacity left in the slot.', [
+          { field: 'items', code: 'SOLD_OUT', message: `slot ${slot} cannot take this many visitors` },
+        ]);
+      }
       if (isUniqueViolation(err, 'orders_idempotency_uq') && idempotencyKey) {
         const found = (await this.ds.query('SELECT id FROM orders WHERE merchant_id = $1 AND idempotency_key = $2', [
           merchantId,
@@ -241,6 +272,7 @@ export class OrdersService {
       }
       throw err;
     }
+    await markOutboxWritten(this.ds.manager);
     if (status === 'pricing') {
       // The coupon saga usually answers within milliseconds; wait a bounded time for it. This
       // process's consumer wakes the request as soon as the answer is committed; the 40 ms poll
@@ -252,22 +284,42 @@ export class OrdersService {
         if (row?.status !== 'pricing') break;
       }
     }
-    return { order: await this.get(principal, id), created: true };
-  }
-
-  /**
-   * Holds capacity for every slot, one conditional UPDATE per slot (row lock only on that slot).
-   * Returns the first slot that cannot take its units, or null when all are held.
-   */
-  private async hold(m: EntityManager, units: SlotUnits): Promise<string | null> {
-    for (const u of units) {
-      const r: unknown = await m.query(
-        'UPDATE slots SET held = held + $2 WHERE id = $1 AND held + sold + $2 <= capacity RETURNING id',
-        [u.slotId, u.units],
+    if (status !== 'pricing') {
+      // Nothing else has touched the order yet (no payment can precede this answer): the answer
+      // is built from what was just written, as `get` would read it.
+      const order = this.toOrder(
+        {
+          id,
+          merchant_id: merchantId,
+          attraction_id: attractionId,
+          channel: input.channel,
+          status,
+          total_value: String(total),
+          discount_value: '0',
+          amount_due_value: String(total),
+          currency,
+          coupon_code: input.couponCode ?? null,
+          customer_reference: input.customer?.reference ?? null,
+          hold_expires_at: holdExpiresAt,
+          payment_id: null,
+          capacity: units.length > 0 ? 'held' : 'none',
+          coupon_reason: null,
+          flagged_reason: null,
+          refunded_value: '0',
+          refund_requested_at: null,
+          created_at: createdAt,
+        },
+        input.items.map((i) => ({
+          product_id: i.productId,
+          slot_id: i.slotId ?? null,
+          quantity: i.quantity,
+          unit_price_value: String(byId.get(i.productId)?.price_value),
+        })),
+        [],
       );
-      if (affected(r) === 0) return u.slotId;
+      return { order, created: true };
     }
-    return null;
+    return { order: await this.get(principal, id), created: true };
   }
 
   private async orderUnits(m: EntityManager, orderId: string): Promise<SlotUnits> {
@@ -376,6 +428,11 @@ export class OrdersService {
       [id],
     )) as ItemRow[];
     const tickets = (await this.ds.query('SELECT * FROM tickets WHERE order_id = $1 ORDER BY id', [id])) as TicketRow[];
+    return this.toOrder(o, items, tickets);
+  }
+
+  /** The API shape of an order (api-v1.md). */
+  private toOrder(o: Omit<OrderRow, 'idempotency_key'>, items: ItemRow[], tickets: TicketRow[]) {
     const money = (v: string) => ({ value: Number(v), currency: o.currency });
     return {
       id: o.id,
