@@ -108,12 +108,17 @@ export function outboxRows(events: NewEvent<EventType>[]): {
   return { envelopes, columns };
 }
 
-/** The outbox INSERT of `outboxRows`' five arrays as parameters `$first` … `$first+4`, in their order. */
-export function outboxInsertSql(first: number): string {
+/**
+ * The outbox INSERT of `outboxRows`' five arrays as parameters `$first` … `$first+4`, in their
+ * order; with `onlyIf`, a boolean SQL expression, the rows are inserted only when it holds (a CTE
+ * whose event depends on another part of the statement).
+ */
+export function outboxInsertSql(first: number, onlyIf?: string): string {
   const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
   return `INSERT INTO outbox (event_id, topic, message_key, value, headers)
      SELECT e.id, e.topic, e.key, e.value, e.headers
        FROM unnest(${a}::uuid[], ${b}::text[], ${c}::text[], ${d}::text[], ${e}::jsonb[]) WITH ORDINALITY AS e(id, topic, key, value, headers, n)
+      ${onlyIf ? `WHERE ${onlyIf}` : ''}
       ORDER BY e.n`;
 }
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@admit/contracts';
-import { appendToOutbox } from '@admit/messaging';
+import { appendToOutbox, markOutboxWritten, outboxInsertSql, outboxRows, preparedQuery } from '@admit/messaging';
 import { AdmitError, isUniqueViolation, type Principal } from '@admit/service-kit';
 import type { TicketingSettings } from '../config';
 import { TICKETING_SETTINGS } from '../orders/orders.service';
@@ -145,6 +145,15 @@ export class ScansService {
       if (prior) return prior;
     }
     try {
+      if (!offlineAdmitted) {
+        // Online scans: read, decide, and write with a compare-and-set (one statement), retried
+        // when another gate changed the ticket in between; the locking transaction is the
+        // fallback after a few lost races.
+        for (let attempt = 0; attempt < CAS_ATTEMPTS; attempt += 1) {
+          const done = await this.scanOnce(gate, input, scannedAt);
+          if (done) return done;
+        }
+      }
       return await this.ds.transaction(async (m) => this.scanIn(m, gate, input, scannedAt, offlineAdmitted));
     } catch (err) {
       if (input.nonce && isUniqueViolation(err, 'scans_nonce_uq')) {
@@ -181,9 +190,17 @@ export class ScansService {
       ticket = (
         (await m.query('SELECT * FROM tickets WHERE id = $1 FOR UPDATE', [check.claims.tid])) as TicketState[]
       )[0];
-      response = ticket
-        ? await this.decide(m, ticket, input.direction, scannedAt)
-        : { result: 'rejected', reason: 'UNKNOWN_CODE' };
+      if (ticket) {
+        const d = decideScan(ticket, input.direction, scannedAt);
+        response = d.needsPreviousScan ? await this.withPreviousScan(m, ticket.id, d.response) : d.response;
+        if (d.next)
+          await m.query('UPDATE tickets SET entries_left = $2, status = $3, inside = $4 WHERE id = $1', [
+            ticket.id,
+            d.next.entriesLeft,
+            d.next.status,
+            d.next.inside,
+          ]);
+      } else response = { result: 'rejected', reason: 'UNKNOWN_CODE' };
     }
     const scanId = newId('scan');
     if (offlineAdmitted && ticket && response.reason === 'ALREADY_USED' && input.direction === 'in') {
@@ -222,74 +239,190 @@ export class ScansService {
     await m.query(
       `INSERT INTO scans (id, ticket_id, attraction_id, gate_key_id, gate_id, direction, result, reason, nonce, response, scanned_at, offline)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12)`,
-      [
-        scanId,
-        ticket?.id ?? null,
-        gate.attractionId,
-        gate.keyId,
-        input.gateId,
-        input.direction,
-        response.result,
-        response.reason ?? null,
-        input.nonce ?? null,
-        JSON.stringify(response),
-        scannedAt,
-        offlineAdmitted,
-      ],
+      scanRow(scanId, ticket ?? null, gate, input, response, scannedAt, offlineAdmitted),
     );
-    await appendToOutbox(m, {
-      type: 'scan.recorded',
-      aggregateId: ticket?.id ?? scanId,
-      merchantId: gate.merchantId,
-      payload: {
-        scanId,
-        ticketId: ticket?.id ?? null,
-        orderId: ticket?.order_id ?? null,
-        merchantId: gate.merchantId,
-        attractionId: gate.attractionId,
-        gateId: input.gateId,
-        direction: input.direction,
-        result: response.result,
-        reason: response.reason ?? null,
-        scannedAt: scannedAt.toISOString(),
-      },
-    });
+    await appendToOutbox(m, recordedEvent(scanId, ticket ?? null, gate, input, response, scannedAt));
     return response;
   }
 
-  private async decide(m: EntityManager, t: TicketState, direction: 'in' | 'out', at: Date): Promise<ScanResult> {
-    const view = (status: string, entriesLeft: number) => ({ id: t.id, status, entriesLeft });
-    if (t.status === 'void') return { result: 'rejected', reason: 'VOID', ticket: view(t.status, t.entries_left) };
-    if (direction === 'out') {
-      if (!t.inside) return { result: 'rejected', reason: 'NOT_INSIDE', ticket: view(t.status, t.entries_left) };
-      await m.query('UPDATE tickets SET inside = false WHERE id = $1', [t.id]);
-      return { result: 'admitted', ticket: view(t.status, t.entries_left) };
+  /**
+   * One online scan without holding a lock across round trips: the ticket is read, the decision
+   * made, and the scan, its event and the ticket's new state written in one statement that
+   * changes the ticket only if it is still in the state the decision was made on (entries left,
+   * status, inside). Returns null when another scan or a void changed the ticket in between (the
+   * caller decides again); a decision that changes nothing (a rejection) is written as it is.
+   */
+  private async scanOnce(
+    gate: { keyId: string; attractionId: string; merchantId: string },
+    input: ScanInput,
+    scannedAt: Date,
+  ): Promise<ScanResult | null> {
+    const check = this.signer.check(input.code);
+    const qr = this.ds.createQueryRunner();
+    await qr.connect();
+    try {
+      let ticket: TicketState | null = null;
+      let response: ScanResult;
+      let next: NextTicketState | null = null;
+      if (!check.ok) response = { result: 'rejected', reason: check.reason };
+      else if (check.claims.att !== gate.attractionId) response = { result: 'rejected', reason: 'WRONG_ATTRACTION' };
+      else {
+        [ticket = null] = await preparedQuery<TicketState>(
+          qr,
+          'ticketing_scan_ticket',
+          `SELECT id, order_id, merchant_id, attraction_id, status, entries_left, inside, valid_from, valid_to
+             FROM tickets WHERE id = $1`,
+          [check.claims.tid],
+        );
+        if (ticket) {
+          const d = decideScan(ticket, input.direction, scannedAt);
+          response = d.needsPreviousScan ? await this.withPreviousScan(qr.manager, ticket.id, d.response) : d.response;
+          next = d.next;
+        } else response = { result: 'rejected', reason: 'UNKNOWN_CODE' };
+      }
+      const scanId = newId('scan');
+      const { columns: event } = outboxRows([recordedEvent(scanId, ticket, gate, input, response, scannedAt)]);
+      const [row] = await preparedQuery<{ applied: boolean }>(
+        qr,
+        'ticketing_scan_cas',
+        `WITH u AS (
+           UPDATE tickets SET entries_left = $14, status = $15, inside = $16
+            WHERE $13 AND id = $2 AND entries_left = $17 AND status = $18 AND inside = $19
+           RETURNING id
+         ), ok AS (
+           SELECT NOT $13 OR EXISTS (SELECT 1 FROM u) AS applied
+         ), s AS (
+           INSERT INTO scans (id, ticket_id, attraction_id, gate_key_id, gate_id, direction, result, reason, nonce, response,
+                              scanned_at, offline)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12 FROM ok WHERE ok.applied
+         ), e AS (
+           ${outboxInsertSql(20, '(SELECT applied FROM ok)')}
+         )
+         SELECT applied FROM ok`,
+        [
+          ...scanRow(scanId, ticket, gate, input, response, scannedAt, false),
+          next !== null,
+          next?.entriesLeft ?? 0,
+          next?.status ?? '',
+          next?.inside ?? false,
+          ticket?.entries_left ?? 0,
+          ticket?.status ?? '',
+          ticket?.inside ?? false,
+          ...event,
+        ],
+      );
+      if (!row?.applied) return null;
+      await markOutboxWritten(this.ds.manager);
+      return response;
+    } finally {
+      await qr.release();
     }
-    if (at < new Date(t.valid_from))
-      return { result: 'rejected', reason: 'NOT_YET_VALID', ticket: view(t.status, t.entries_left) };
-    if (at >= new Date(t.valid_to))
-      return { result: 'rejected', reason: 'EXPIRED', ticket: view(t.status, t.entries_left) };
-    if (t.entries_left <= 0 || t.status === 'used') {
-      const prev = (await m.query(
-        `SELECT scanned_at, gate_id FROM scans WHERE ticket_id = $1 AND result = 'admitted' AND direction = 'in' ORDER BY scanned_at DESC LIMIT 1`,
-        [t.id],
-      )) as { scanned_at: Date; gate_id: string }[];
-      return {
-        result: 'rejected',
-        reason: 'ALREADY_USED',
-        ticket: view(t.status, t.entries_left),
-        ...(prev[0]
-          ? { previousScan: { at: new Date(prev[0].scanned_at).toISOString(), gateId: prev[0].gate_id } }
-          : {}),
-      };
-    }
-    const left = t.entries_left - 1;
-    const status = left === 0 ? 'used' : 'valid';
-    await m.query('UPDATE tickets SET entries_left = $2, status = $3, inside = true WHERE id = $1', [
-      t.id,
-      left,
-      status,
-    ]);
-    return { result: 'admitted', ticket: view(status, left) };
   }
+
+  /** ALREADY_USED answers name the last admission (gate and time). */
+  private async withPreviousScan(m: EntityManager, ticketId: string, response: ScanResult): Promise<ScanResult> {
+    const prev = (await m.query(
+      `SELECT scanned_at, gate_id FROM scans WHERE ticket_id = $1 AND result = 'admitted' AND direction = 'in' ORDER BY scanned_at DESC LIMIT 1`,
+      [ticketId],
+    )) as { scanned_at: Date; gate_id: string }[];
+    return prev[0]
+      ? { ...response, previousScan: { at: new Date(prev[0].scanned_at).toISOString(), gateId: prev[0].gate_id } }
+      : response;
+  }
+}
+
+/** Lost compare-and-set races before an online scan takes the ticket's row lock instead. */
+const CAS_ATTEMPTS = 3;
+
+type NextTicketState = { entriesLeft: number; status: string; inside: boolean };
+
+/**
+ * What a scan of ticket `t` answers, and the ticket's state after it (null: unchanged). An
+ * ALREADY_USED answer also names the last admission, which the caller looks up.
+ */
+export function decideScan(
+  t: Pick<TicketState, 'id' | 'status' | 'entries_left' | 'inside' | 'valid_from' | 'valid_to'>,
+  direction: 'in' | 'out',
+  at: Date,
+): { response: ScanResult; next: NextTicketState | null; needsPreviousScan: boolean } {
+  const view = (status: string, entriesLeft: number) => ({ id: t.id, status, entriesLeft });
+  const reject = (reason: string, needsPreviousScan = false) => ({
+    response: { result: 'rejected' as const, reason, ticket: view(t.status, t.entries_left) },
+    next: null,
+    needsPreviousScan,
+  });
+  if (t.status === 'void') return reject('VOID');
+  if (direction === 'out') {
+    if (!t.inside) return reject('NOT_INSIDE');
+    return {
+      response: { result: 'admitted', ticket: view(t.status, t.entries_left) },
+      next: { entriesLeft: t.entries_left, status: t.status, inside: false },
+      needsPreviousScan: false,
+    };
+  }
+  if (at < new Date(t.valid_from)) return reject('NOT_YET_VALID');
+  if (at >= new Date(t.valid_to)) return reject('EXPIRED');
+  if (t.entries_left <= 0 || t.status === 'used') return reject('ALREADY_USED', true);
+  const left = t.entries_left - 1;
+  const status = left === 0 ? 'used' : 'valid';
+  return {
+    response: { result: 'admitted', ticket: view(status, left) },
+    next: { entriesLeft: left, status, inside: true },
+    needsPreviousScan: false,
+  };
+}
+
+type Gate = { keyId: string; attractionId: string; merchantId: string };
+
+/** The `scans` row's values ($1 … $12). */
+function scanRow(
+  scanId: string,
+  ticket: Pick<TicketState, 'id'> | null,
+  gate: Gate,
+  input: ScanInput,
+  response: ScanResult,
+  scannedAt: Date,
+  offline: boolean,
+): unknown[] {
+  return [
+    scanId,
+    ticket?.id ?? null,
+    gate.attractionId,
+    gate.keyId,
+    input.gateId,
+    input.direction,
+    response.result,
+    response.reason ?? null,
+    input.nonce ?? null,
+    JSON.stringify(response),
+    scannedAt,
+    offline,
+  ];
+}
+
+function recordedEvent(
+  scanId: string,
+  ticket: Pick<TicketState, 'id' | 'order_id'> | null,
+  gate: Gate,
+  input: ScanInput,
+  response: ScanResult,
+  scannedAt: Date,
+) {
+  return {
+    type: 'scan.recorded' as const,
+    aggregateId: ticket?.id ?? scanId,
+    merchantId: gate.merchantId,
+    payload: {
+      scanId,
+      ticketId: ticket?.id ?? null,
+      orderId: ticket?.order_id ?? null,
+      merchantId: gate.merchantId,
+      attractionId: gate.attractionId,
+      gateId: input.gateId,
+      direction: input.direction,
+      result: response.result,
+      reason: response.reason ?? null,
+      scannedAt: scannedAt.toISOString(),
+    },
+  };
 }
