@@ -112,25 +112,19 @@ export class OrdersService {
 
   async create(principal: Principal, input: CreateOrder, idempotencyKey: string | null) {
     const merchantId = merchantOf(principal);
-    if (idempotencyKey) {
-      const found = (await this.ds.query('SELECT id FROM orders WHERE merchant_id = $1 AND idempotency_key = $2', [
-        merchantId,
-        idempotencyKey,
-      ])) as { id: string }[];
-      if (found[0]) return { order: await this.get(principal, found[0].id), created: false };
-    }
+    // A retry with the same Idempotency-Key is answered from Redis (IdempotencyInterceptor); one
+    // that gets here anyway meets `orders_idempotency_uq` and gets the stored order (see below).
+    // The order's products and slots are read with one statement.
     const productIds = [...new Set(input.items.map((i) => i.productId))];
-    const products = (await this.ds.query('SELECT * FROM products WHERE id = ANY($1) AND merchant_id = $2', [
-      productIds,
-      merchantId,
-    ])) as ProductRow[];
-    const byId = new Map(products.map((p) => [p.id, p]));
     const slotIds = [...new Set(input.items.flatMap((i) => (i.slotId ? [i.slotId] : [])))];
-    const slots = (
-      slotIds.length > 0
-        ? await this.ds.query('SELECT * FROM slots WHERE id = ANY($1) AND merchant_id = $2', [slotIds, merchantId])
-        : []
-    ) as SlotRow[];
+    const [catalog] = (await this.ds.query(
+      `SELECT (SELECT coalesce(json_agg(p), '[]') FROM products p WHERE p.id = ANY($1) AND p.merchant_id = $3) AS products,
+              (SELECT coalesce(json_agg(s), '[]') FROM slots s WHERE s.id = ANY($2) AND s.merchant_id = $3) AS slots`,
+      [productIds, slotIds, merchantId],
+    )) as { products: ProductRow[]; slots: SlotRow[] }[];
+    const products = catalog?.products ?? [];
+    const slots = catalog?.slots ?? [];
+    const byId = new Map(products.map((p) => [p.id, p]));
     const slotById = new Map(slots.map((sl) => [sl.id, sl]));
     const now = new Date();
     const details = input.items.flatMap((item, i) => {
@@ -257,18 +251,19 @@ export class OrdersService {
       ).finally(() => qr.release());
       createdAt = row?.created_at ?? new Date();
     } catch (err) {
-      if (isCheckViolation(err, 'slots_capacity_ck')) {
-        const slot = /\(([^,]+),/.exec((err as { detail?: string }).detail ?? '')?.[1] ?? units[0]?.slotId ?? '';
-        throw new AdmitError(409, 'SOLD_OUT', 'Not enough capacity left in the slot.', [
-          { field: 'items', code: 'SOLD_OUT', message: `slot ${slot} cannot take this many visitors` },
-        ]);
-      }
-      if (isUniqueViolation(err, 'orders_idempotency_uq') && idempotencyKey) {
+      if (idempotencyKey && (isUniqueViolation(err, 'orders_idempotency_uq') || isCheckViolation(err))) {
+        // The key's order exists (this is a retry): its answer, whatever else failed with it.
         const found = (await this.ds.query('SELECT id FROM orders WHERE merchant_id = $1 AND idempotency_key = $2', [
           merchantId,
           idempotencyKey,
         ])) as { id: string }[];
         if (found[0]) return { order: await this.get(principal, found[0].id), created: false };
+      }
+      if (isCheckViolation(err, 'slots_capacity_ck')) {
+        const slot = /\(([^,]+),/.exec((err as { detail?: string }).detail ?? '')?.[1] ?? units[0]?.slotId ?? '';
+        throw new AdmitError(409, 'SOLD_OUT', 'Not enough capacity left in the slot.', [
+          { field: 'items', code: 'SOLD_OUT', message: `slot ${slot} cannot take this many visitors` },
+        ]);
       }
       throw err;
     }
