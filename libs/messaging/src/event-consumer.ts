@@ -108,6 +108,7 @@ export class EventConsumer {
   /** The latest batch's payload: its commit functions act on the consumer group, not the batch. */
   private lastPayload: EachBatchPayload | null = null;
   private readonly maxAttempts: number;
+  private stopping = false;
 
   constructor(private readonly o: EventConsumerOptions) {
     this.maxAttempts = o.maxAttempts ?? 5;
@@ -117,6 +118,17 @@ export class EventConsumer {
   }
 
   async start(): Promise<void> {
+    this.stopping = false;
+    await this.runConsumer();
+    this.commitTimer = setInterval(() => void this.flushOffsets(), 1000);
+    this.commitTimer.unref();
+    this.admin = this.o.kafka.admin();
+    await this.admin.connect();
+    this.lagTimer = setInterval(() => void this.measureLag(), 5000);
+    this.lagTimer.unref();
+  }
+
+  private async runConsumer(): Promise<void> {
     const consumer = this.o.kafka.consumer({
       groupId: this.o.groupId,
       sessionTimeout: this.o.sessionTimeoutMs ?? 30000,
@@ -130,6 +142,15 @@ export class EventConsumer {
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5000 },
     });
     this.consumer = consumer;
+    // kafkajs restarts its consumer after a retriable crash, but gives up for good after one it
+    // does not know to be retriable, such as "Broker not connected" while the broker comes back
+    // from a restart (seen in the fault e2e test: reporting stopped consuming for good). Such a
+    // consumer is replaced by a new one of the same group.
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.stopping || this.consumer !== consumer) return;
+      this.o.logger.error({ err: e.payload.error, group: this.o.groupId }, 'consumer crashed for good; replacing it');
+      void this.replaceConsumer(consumer);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
     // Offsets are committed by this class, at most once a second (plus a flush when idle and on
@@ -144,12 +165,25 @@ export class EventConsumer {
       partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 6,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.commitTimer = setInterval(() => void this.flushOffsets(), 1000);
-    this.commitTimer.unref();
-    this.admin = this.o.kafka.admin();
-    await this.admin.connect();
-    this.lagTimer = setInterval(() => void this.measureLag(), 5000);
-    this.lagTimer.unref();
+  }
+
+  /** A new kafkajs consumer for the group, retried with backoff until one runs (or `stop`). */
+  private async replaceConsumer(dead: Consumer): Promise<void> {
+    this.o.metrics.consumerRestarts.inc({ group: this.o.groupId });
+    this.lastPayload = null; // its commit functions belong to the dead consumer
+    await dead.disconnect().catch(() => undefined);
+    for (let wait = 1000; !this.stopping; wait = Math.min(wait * 2, 30_000)) {
+      await sleep(wait);
+      if (this.stopping) return;
+      try {
+        await this.runConsumer();
+        this.o.logger.info({ group: this.o.groupId }, 'consumer replaced');
+        return;
+      } catch (err) {
+        this.o.logger.warn({ err, group: this.o.groupId }, 'consumer could not start yet; retrying');
+        await this.consumer?.disconnect().catch(() => undefined);
+      }
+    }
   }
 
   /** Commits every processed (resolved) offset not committed yet. */
@@ -166,6 +200,7 @@ export class EventConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.lagTimer) clearInterval(this.lagTimer);
     if (this.commitTimer) clearInterval(this.commitTimer);
     await this.flushOffsets();

@@ -13,6 +13,7 @@ export type MessagingMetrics = {
   deadLettered: Counter;
   consumerLag: Gauge;
   commitToConsumeSeconds: Histogram;
+  consumerRestarts: Counter;
 };
 
 const cache = new WeakMap<Registry, MessagingMetrics>();
@@ -84,6 +85,12 @@ export function messagingMetrics(registry: Registry): MessagingMetrics {
       help: 'Time from the producing transaction (event occurredAt) to the consumer inbox commit',
       labelNames: ['topic'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    consumerRestarts: new Counter({
+      name: 'admit_consumer_restarts_total',
+      help: 'Kafka consumers replaced after a crash the client library would not recover from',
+      labelNames: ['group'],
       registers,
     }),
   };
