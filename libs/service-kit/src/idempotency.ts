@@ -127,11 +127,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
   ): Promise<unknown> {
     const token = randomUUID();
     const marker: Stored = { state: 'in_progress', hash, token };
-    const claimed = await this.redis.set(redisKey, JSON.stringify(marker), 'PX', IN_PROGRESS_TTL_MS, 'NX');
-    if (claimed !== 'OK') {
-      const existing = await this.redis.get(redisKey);
-      const stored = existing ? (JSON.parse(existing) as Stored) : null;
-      if (!stored) return this.run(redisKey, hash, key, req, res, handle, statusFor); // expired between calls
+    // One round trip for the claim and the replay: SET … NX GET (Redis ≥ 7.0) sets the marker when
+    // the key is free (answer null) and otherwise leaves it and answers the stored record.
+    const existing = await this.redis.set(redisKey, JSON.stringify(marker), 'PX', IN_PROGRESS_TTL_MS, 'NX', 'GET');
+    if (existing !== null) {
+      const stored = JSON.parse(existing) as Stored;
       if (stored.hash !== hash) {
         throw new AdmitError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.');
       }
