@@ -589,9 +589,7 @@ describe('dead letters the outbox cannot store (private topic, the idempotent co
         .map((c) => `partition ${c.partition} (${c.what})`);
       expect(seen).toContain('pay_control');
       expect({ blocked }).toEqual({ blocked: [] });
-      const [dead] = (await db.query(`SELECT count(*)::int AS n FROM outbox WHERE topic = $1`, [
-        dlqTopic(topic),
-      ])) as {
+      const [dead] = (await db.query(`SELECT count(*)::int AS n FROM outbox WHERE topic = $1`, [dlqTopic(topic)])) as {
         n: number;
       }[];
       expect(dead?.n).toBe(cases.length);
