@@ -697,33 +697,26 @@ export class OrdersService {
       );
     await appendManyToOutbox(m, events);
     // Held → sold last: the slot rows are the hot ones (every buyer of a slot updates its row), so
-    // their locks are taken as late as possible and held only until the commit.
-    const held = list.filter(({ o }) => o.capacity === 'held').map(({ o }) => o.id);
-    if (held.length > 0) {
-      const heldItems = await preparedQuery<{ slot_id: string; quantity: number }>(
+    // their locks are taken as late as possible and held only until the commit. One update per
+    // slot, locked in id order, from the items read above; always within the slot's capacity.
+    const units = slotUnits(
+      list
+        .filter(({ o }) => o.capacity === 'held')
+        .flatMap(({ o }) => itemsByOrder.get(o.id) ?? [])
+        .map((i) => ({ slotId: i.slot_id, quantity: i.quantity })),
+    );
+    if (units.length > 1)
+      await preparedQuery(m, 'ticketing_lock_slots', 'SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE', [
+        units.map((u) => u.slotId),
+      ]);
+    if (units.length > 0)
+      await preparedQuery(
         m,
-        'ticketing_held_items',
-        'SELECT slot_id, quantity FROM order_items WHERE order_id = ANY($1) AND slot_id IS NOT NULL',
-        [held],
+        'ticketing_held_to_sold',
+        `UPDATE slots s SET held = s.held - d.n, sold = s.sold + d.n
+           FROM unnest($1::text[], $2::int[]) AS d(id, n) WHERE s.id = d.id`,
+        [units.map((u) => u.slotId), units.map((u) => u.units)],
       );
-      // Held → sold, always within the slot's capacity; one update per slot, locked in id order.
-      const units = slotUnits(heldItems.map((i) => ({ slotId: i.slot_id, quantity: i.quantity })));
-      if (units.length > 1)
-        await preparedQuery(
-          m,
-          'ticketing_lock_slots',
-          'SELECT id FROM slots WHERE id = ANY($1) ORDER BY id FOR UPDATE',
-          [units.map((u) => u.slotId)],
-        );
-      if (units.length > 0)
-        await preparedQuery(
-          m,
-          'ticketing_held_to_sold',
-          `UPDATE slots s SET held = s.held - d.n, sold = s.sold + d.n
-             FROM unnest($1::text[], $2::int[]) AS d(id, n) WHERE s.id = d.id`,
-          [units.map((u) => u.slotId), units.map((u) => u.units)],
-        );
-    }
   }
 
   /** Coupon saga: the discount is reserved → the amount due is known. */
