@@ -143,36 +143,40 @@ export async function reserveForOrders(m: EntityManager, ps: Placed[], now = new
   const withCode = ps.filter((p) => p.couponCode !== null);
   if (withCode.length === 0) return;
   const codes = [...new Set(withCode.map(enteredCode).filter(wellFormed))];
-  const personal = new Set(
+  // Personal coupons' codes, with the campaign whose lock each takes.
+  const personal = new Map(
     (
-      (await m.query(`SELECT code, merchant_id FROM coupons WHERE code = ANY($1::text[])`, [codes])) as {
+      (await m.query(`SELECT code, merchant_id, campaign_id FROM coupons WHERE code = ANY($1::text[])`, [codes])) as {
         code: string;
         merchant_id: string;
+        campaign_id: string;
       }[]
-    ).map((r) => codeKey(r.merchant_id, r.code)),
+    ).map((r) => [codeKey(r.merchant_id, r.code), r.campaign_id]),
   );
   let uses: Placed[] = [];
   for (const p of withCode) {
     const entered = enteredCode(p);
-    if (wellFormed(entered) && personal.has(codeKey(p.merchantId, entered))) {
+    const campaignId = wellFormed(entered) ? personal.get(codeKey(p.merchantId, entered)) : undefined;
+    if (campaignId) {
       await reserveCodeUses(m, uses, now);
       uses = [];
-      await reservePersonal(m, p, entered, now);
+      await reservePersonal(m, p, entered, campaignId, now);
     } else uses.push(p);
   }
   await reserveCodeUses(m, uses, now);
 }
 
 /** A personal coupon's code: the coupon row decides, under its campaign's lock. */
-async function reservePersonal(m: EntityManager, p: Placed, entered: string, now: Date): Promise<void> {
+async function reservePersonal(
+  m: EntityManager,
+  p: Placed,
+  entered: string,
+  campaignId: string,
+  now: Date,
+): Promise<void> {
   // Lock order everywhere: the campaign row, then the coupon row (no deadlock between saga steps
-  // and claims of one campaign). The coupon is found first without a lock, to learn its campaign.
-  const [found] = (await m.query(`SELECT campaign_id FROM coupons WHERE code = $1 AND merchant_id = $2`, [
-    entered,
-    p.merchantId,
-  ])) as { campaign_id: string }[];
-  if (!found) return reject(m, p, entered, 'COUPON_UNKNOWN', now);
-  const c = (await lockCampaign(m, found.campaign_id))!;
+  // and claims of one campaign).
+  const c = (await lockCampaign(m, campaignId))!;
   const [coupon] = (await m.query(`SELECT * FROM coupons WHERE code = $1 FOR UPDATE`, [entered])) as CouponRow[];
   if (!coupon || coupon.status !== 'issued')
     return reject(m, p, entered, coupon?.status === 'expired' ? 'COUPON_EXPIRED' : 'COUPON_ALREADY_USED', now);
