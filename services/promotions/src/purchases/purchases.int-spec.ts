@@ -1,9 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId, type EventPayload } from '@admit/contracts';
-import { createLogger } from '@admit/messaging';
-import { buildDataSource, runMigrationsLocked, type Principal } from '@admit/service-kit';
+import type { Principal } from '@admit/service-kit';
+import { scratchDatabase, type ScratchDb } from '@admit/testing';
 import { CouponsService } from '../coupons/coupons.service';
 import { redeemForOrder, redeemForOrders } from '../coupons/engine';
 import { PROMOTIONS_MIGRATIONS } from '../database/migrations';
@@ -13,35 +12,17 @@ import { PurchasesConsumer } from './purchases.consumer';
 import { PurchasesService } from './purchases.service';
 
 /** The promotions handlers and list queries against a real PostgreSQL database of this file's own. */
-const ADMIN_URL = process.env['PROMOTIONS_TEST_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB = `admit_promotions_it_${randomBytes(4).toString('hex')}`;
-const logger = createLogger('promotions-int', 'silent');
-
+let db: ScratchDb;
 let ds: DataSource;
 const consumer = new PurchasesConsumer();
 
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE "${DB}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${DB}`;
-  ds = buildDataSource({ url: url.toString(), entities: [], migrations: PROMOTIONS_MIGRATIONS, poolSize: 3 });
-  await ds.initialize();
-  await runMigrationsLocked(ds, logger);
+  db = await scratchDatabase('admit_promotions_it', PROMOTIONS_MIGRATIONS);
+  ds = db.ds;
 });
 
 afterAll(async () => {
-  await ds?.destroy();
-  await admin(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
+  await db?.drop();
 });
 
 const tx = <T>(fn: (m: EntityManager) => Promise<T>) => ds.transaction(fn);

@@ -1,9 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventPayload } from '@admit/contracts';
-import { createLogger } from '@admit/messaging';
-import { buildDataSource, runMigrationsLocked } from '@admit/service-kit';
+import { scratchDatabase, type ScratchDb } from '@admit/testing';
 import { PROMOTIONS_MIGRATIONS } from '../database/migrations';
 import { SagaConsumer } from './saga.consumer';
 
@@ -16,32 +13,12 @@ import { SagaConsumer } from './saga.consumer';
  * an attraction-bound campaign, unknown and malformed codes, a replayed order and an order
  * without a code.
  */
-const ADMIN_URL = process.env['PROMOTIONS_TEST_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const logger = createLogger('promotions-int', 'silent');
 const M = 'mch_reserve';
 
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-type World = { name: string; ds: DataSource };
-
-async function world(): Promise<World> {
-  const name = `admit_promotions_it_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const ds = buildDataSource({ url: url.toString(), entities: [], migrations: PROMOTIONS_MIGRATIONS, poolSize: 3 });
-  await ds.initialize();
-  await runMigrationsLocked(ds, logger);
-  await fixtures(ds);
-  return { name, ds };
+async function world(): Promise<ScratchDb> {
+  const db = await scratchDatabase('admit_promotions_it', PROMOTIONS_MIGRATIONS);
+  await fixtures(db.ds);
+  return db;
 }
 
 const campaign = (
@@ -183,8 +160,8 @@ async function state(ds: DataSource) {
   return { campaigns, coupons, answers, events, seen };
 }
 
-let one: World;
-let set: World;
+let one: ScratchDb;
+let set: ScratchDb;
 
 beforeAll(async () => {
   one = await world();
@@ -192,10 +169,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of [one, set]) {
-    await w?.ds.destroy();
-    if (w) await admin(`DROP DATABASE IF EXISTS "${w.name}" WITH (FORCE)`);
-  }
+  for (const w of [one, set]) await w?.drop();
 });
 
 it('the set-based reservation answers and counts exactly as one order at a time', async () => {

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId, type EventPayload } from '@admit/contracts';
 import { createLogger } from '@admit/messaging';
-import { buildDataSource, runMigrationsLocked, type Principal } from '@admit/service-kit';
+import type { Principal } from '@admit/service-kit';
+import { scratchDatabase, type ScratchDb } from '@admit/testing';
 import { REPORTING_MIGRATIONS } from '../database/migrations';
 import { ReportsService } from '../reports/reports.service';
 import { VisitorsConsumer } from '../visitors/visitors.consumer';
@@ -14,36 +14,20 @@ import { LedgerConsumer } from './ledger.consumer';
  * The reporting handlers against a real PostgreSQL database created (and dropped) by this file,
  * with the service's own migration: counters, replays, pending facts, ownership and the flow.
  */
-const ADMIN_URL = process.env['REPORTING_TEST_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB = `admit_reporting_it_${randomBytes(4).toString('hex')}`;
 const logger = createLogger('reporting-int', 'silent');
 
+let db: ScratchDb;
 let ds: DataSource;
 const ledger = new LedgerConsumer({ defaultMdrBps: 60 }, logger);
 const visitors = new VisitorsConsumer(logger);
 
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 beforeAll(async () => {
-  await admin(`CREATE DATABASE "${DB}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${DB}`;
-  ds = buildDataSource({ url: url.toString(), entities: [], migrations: REPORTING_MIGRATIONS, poolSize: 5 });
-  await ds.initialize();
-  await runMigrationsLocked(ds, logger);
+  db = await scratchDatabase('admit_reporting_it', REPORTING_MIGRATIONS, 5);
+  ds = db.ds;
 });
 
 afterAll(async () => {
-  await ds?.destroy();
-  await admin(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`);
+  await db?.drop();
 });
 
 const tx = <T>(fn: (m: EntityManager) => Promise<T>) => ds.transaction(fn);

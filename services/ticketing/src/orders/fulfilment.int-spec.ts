@@ -1,10 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { EventPayload } from '@admit/contracts';
 import { createLogger } from '@admit/messaging';
-import { buildDataSource, runMigrationsLocked, type Principal } from '@admit/service-kit';
-import { newTicketSigningKey } from '@admit/testing';
+import type { Principal } from '@admit/service-kit';
+import { newTicketSigningKey, scratchDatabase, type ScratchDb } from '@admit/testing';
 import type { TicketingSettings } from '../config';
 import { TICKETING_MIGRATIONS } from '../database/migrations';
 import { TicketSigner } from '../tickets/ticket-code';
@@ -18,7 +16,6 @@ import { OrdersService } from './orders.service';
  * a second payment of an order inside the run, amount and merchant mismatches, a cancelled order,
  * late payments with and without room left, a replay and an unknown order.
  */
-const ADMIN_URL = process.env['TICKETING_TEST_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const logger = createLogger('ticketing-int', 'silent');
 const MERCHANT = 'mch_fulfil';
 const signer = new TicketSigner(newTicketSigningKey(), 'k1');
@@ -28,28 +25,12 @@ const settings = {
   pricingWaitMs: 0,
 } as TicketingSettings;
 
-async function admin(sql: string): Promise<void> {
-  const c = new Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-type World = { name: string; ds: DataSource; orders: OrdersService };
+type World = ScratchDb & { orders: OrdersService };
 
 async function world(): Promise<World> {
-  const name = `admit_ticketing_it_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE "${name}"`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const ds = buildDataSource({ url: url.toString(), entities: [], migrations: TICKETING_MIGRATIONS, poolSize: 3 });
-  await ds.initialize();
-  await runMigrationsLocked(ds, logger);
-  await fixtures(ds);
-  return { name, ds, orders: new OrdersService(ds, settings, signer, logger) };
+  const db = await scratchDatabase('admit_ticketing_it', TICKETING_MIGRATIONS);
+  await fixtures(db.ds);
+  return { ...db, orders: new OrdersService(db.ds, settings, signer, logger) };
 }
 
 type Line = [product: string, slot: string | null, quantity: number];
@@ -234,10 +215,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const w of [one, set, sale]) {
-    await w?.ds.destroy();
-    if (w) await admin(`DROP DATABASE IF EXISTS "${w.name}" WITH (FORCE)`);
-  }
+  for (const w of [one, set, sale]) await w?.drop();
 });
 
 it('the set-based handler leaves exactly what one event at a time leaves', async () => {
