@@ -7,3 +7,4 @@ export * from './openapi';
 export * from './platform';
 export * from './validation';
 export * from './columns';
+export * from './group-commit';

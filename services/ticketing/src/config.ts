@@ -20,6 +20,10 @@ const schema = z.object({
   PRICING_WAIT_MS: envInt(2000, 0, 10_000),
   /** Offline kits are valid for this many hours. */
   OFFLINE_KIT_HOURS: envInt(24, 1, 24 * 7),
+  /** Online scans committed together at most (group commit, docs/ticketing.md). */
+  SCAN_BATCH_MAX: envInt(128, 1, 1000),
+  /** Scan batches being written at once (each holds a database connection). */
+  SCAN_BATCH_WRITERS: envInt(2, 1, 16),
 });
 
 export type TicketingSettings = CommonSettings & {
@@ -32,6 +36,8 @@ export type TicketingSettings = CommonSettings & {
   holdSweepMs: number;
   pricingWaitMs: number;
   offlineKitHours: number;
+  scanBatchMax: number;
+  scanBatchWriters: number;
 };
 
 export function loadTicketingSettings(env: NodeJS.ProcessEnv = process.env): TicketingSettings {
@@ -49,5 +55,7 @@ export function loadTicketingSettings(env: NodeJS.ProcessEnv = process.env): Tic
     holdSweepMs: e.HOLD_SWEEP_MS,
     pricingWaitMs: e.PRICING_WAIT_MS,
     offlineKitHours: e.OFFLINE_KIT_HOURS,
+    scanBatchMax: e.SCAN_BATCH_MAX,
+    scanBatchWriters: e.SCAN_BATCH_WRITERS,
   };
 }

@@ -18,6 +18,9 @@ import { OrdersService } from './orders.service';
  */
 const logger = createLogger('ticketing-int', 'silent');
 const MERCHANT = 'mch_fulfil';
+/** The fixtures' day: a week ahead, so that the slots are still on sale whenever the suite runs. */
+const DAY = new Date(Math.floor(Date.now() / 86_400_000 + 7) * 86_400_000);
+const at = (hours: number) => new Date(DAY.getTime() + hours * 3_600_000).toISOString();
 const signer = new TicketSigner(newTicketSigningKey(), 'k1');
 const settings = {
   publicBaseUrl: 'http://127.0.0.1:3002',
@@ -111,10 +114,10 @@ async function fixtures(ds: DataSource): Promise<void> {
   // held = the held orders' units; slt_3 has one place left
   await ds.query(
     `INSERT INTO slots (id, attraction_id, merchant_id, starts_at, ends_at, capacity, held, sold) VALUES
-       ('slt_1', 'att_1', $1, '2026-12-01T02:00:00Z', '2026-12-01T03:00:00Z', 10, 6, 1),
-       ('slt_2', 'att_1', $1, '2026-12-01T03:00:00Z', '2026-12-01T04:00:00Z', 10, 2, 0),
-       ('slt_3', 'att_1', $1, '2026-12-01T04:00:00Z', '2026-12-01T05:00:00Z', 3, 0, 2)`,
-    [MERCHANT],
+       ('slt_1', 'att_1', $1, $2, $3, 10, 6, 1),
+       ('slt_2', 'att_1', $1, $3, $4, 10, 2, 0),
+       ('slt_3', 'att_1', $1, $4, $5, 3, 0, 2)`,
+    [MERCHANT, at(2), at(3), at(4), at(5)],
   );
   for (const o of ORDERS) {
     await ds.query(
@@ -139,7 +142,7 @@ function payment(orderId: string, value: number, paymentId = `pay_${orderId}`): 
     wallet: 'alipay',
     walletTransactionId: `w_${paymentId}`,
     partnerTransId: `p_${paymentId}`,
-    paidAt: '2026-12-01T01:30:00.000Z',
+    paidAt: at(1.5),
     exchangeRate: null,
     settlementAmount: null,
   };

@@ -2,11 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@admit/contracts';
-import { appendToOutbox, markOutboxWritten, outboxInsertSql, outboxRows, preparedQuery } from '@admit/messaging';
-import { AdmitError, isUniqueViolation, type Principal } from '@admit/service-kit';
+import {
+  appendToOutbox,
+  currentFlow,
+  markOutboxWritten,
+  newCorrelationId,
+  outboxInsertSql,
+  outboxRows,
+  preparedQuery,
+  runInFlow,
+  type FlowContext,
+} from '@admit/messaging';
+import { AdmitError, GroupCommit, isUniqueViolation, type Principal } from '@admit/service-kit';
 import type { TicketingSettings } from '../config';
 import { TICKETING_SETTINGS } from '../orders/orders.service';
-import { TicketSigner } from '../tickets/ticket-code';
+import { TicketSigner, type CodeCheck } from '../tickets/ticket-code';
 
 export const scanSchema = z.strictObject({
   code: z.string().min(1).max(1024),
@@ -37,6 +47,8 @@ export type BatchInput = z.infer<typeof batchSchema>;
 
 export const offlineKitQuerySchema = z.strictObject({ attractionId: z.string().min(1).max(64) });
 
+export type Gate = { keyId: string; attractionId: string; merchantId: string };
+
 export type ScanResult = {
   result: 'admitted' | 'rejected';
   reason?: string;
@@ -58,13 +70,31 @@ type TicketState = {
   valid_to: Date;
 };
 
+/** An online scan waiting for its group commit: checked (signature) in the request, written in a batch. */
+export type ScanJob = {
+  gate: Gate;
+  input: ScanInput;
+  scannedAt: Date;
+  check: CodeCheck;
+  /** The request's flow, so each scan's event carries its own correlation and causation ids. */
+  flow: FlowContext | undefined;
+};
+
 @Injectable()
 export class ScansService {
+  /** Online scans that arrive while a batch is being committed go together into the next one. */
+  private readonly group: GroupCommit<ScanJob, ScanResult>;
+
   constructor(
     @Inject('DATA_SOURCE') private readonly ds: DataSource,
     @Inject(TicketSigner) private readonly signer: TicketSigner,
     @Inject(TICKETING_SETTINGS) private readonly settings: TicketingSettings,
-  ) {}
+  ) {
+    this.group = new GroupCommit((jobs) => this.scanMany(jobs), {
+      maxBatch: settings.scanBatchMax,
+      maxInFlight: settings.scanBatchWriters,
+    });
+  }
 
   private gateOf(principal: Principal) {
     if (principal.scope !== 'gate' || !principal.attractionId || !principal.merchantId) {
@@ -124,14 +154,193 @@ export class ScansService {
   }
 
   /**
-   * One scan, atomically: the ticket row is locked, checked and decremented in the same
+   * One online scan, atomically: its ticket row is locked, checked and changed in the same
    * transaction that records the scan and its event, so concurrent gates cannot both admit a
-   * single-use ticket. A retried scan with the same nonce returns the first answer.
+   * single-use ticket. A retried scan with the same nonce returns the first answer. The scan is
+   * committed with the others that arrived meanwhile (group commit, `scanMany`); the answer is
+   * sent once that commit has returned.
    */
   async scan(principal: Principal, input: ScanInput): Promise<ScanResult> {
     const gate = this.gateOf(principal);
     const scannedAt = input.scannedAt ? new Date(input.scannedAt) : new Date();
-    return this.apply(gate, input, scannedAt, false);
+    return this.group.submit({ gate, input, scannedAt, check: this.signer.check(input.code), flow: currentFlow() });
+  }
+
+  /**
+   * A batch of online scans in one transaction, with the answers that handling them one after
+   * the other in the batch's order would give (`scan-batch.int-spec.ts` compares the two):
+   * the batch's tickets are locked in id order, every scan is decided in order on the tickets'
+   * current state in memory, and the scans, their events and the tickets' final states are
+   * written with one statement. A batch that fails as a whole (a retry with the same nonce
+   * committed by another writer in between, a deadlock with a void) is applied one scan at a
+   * time instead, so each scan gets its own answer or its own error.
+   */
+  async scanMany(jobs: ScanJob[]): Promise<PromiseSettledResult<ScanResult>[]> {
+    try {
+      const answers = await this.ds.transaction((m) => this.decideBatch(m, jobs));
+      return answers.map((value) => ({ status: 'fulfilled', value }));
+    } catch {
+      const out: PromiseSettledResult<ScanResult>[] = [];
+      for (const j of jobs) {
+        try {
+          out.push({ status: 'fulfilled', value: await this.scanOne(j) });
+        } catch (err) {
+          out.push({ status: 'rejected', reason: err });
+        }
+      }
+      return out;
+    }
+  }
+
+  /** One online scan on its own (compare-and-set, then the row lock), in the request's flow. */
+  async scanOne(job: ScanJob): Promise<ScanResult> {
+    const flow = job.flow ?? { correlationId: newCorrelationId(), causationId: null, requestId: null };
+    return runInFlow(flow, () => this.apply(job.gate, job.input, job.scannedAt, false));
+  }
+
+  private async decideBatch(m: EntityManager, jobs: ScanJob[]): Promise<ScanResult[]> {
+    const tids = [
+      ...new Set(
+        jobs.flatMap((j) => (j.check.ok && j.check.claims.att === j.gate.attractionId ? [j.check.claims.tid] : [])),
+      ),
+    ].sort();
+    const state = new Map(
+      (tids.length
+        ? await preparedQuery<TicketState>(
+            m,
+            'ticketing_scan_lock_tickets',
+            `SELECT id, order_id, merchant_id, attraction_id, status, entries_left, inside, valid_from, valid_to
+               FROM tickets WHERE id = ANY($1) ORDER BY id FOR UPDATE`,
+            [tids],
+          )
+        : []
+      ).map((t) => [t.id, { ...t }]),
+    );
+    const withNonce = jobs.filter((j) => j.input.nonce);
+    const answered = new Map<string, ScanResult>(); // gate key + nonce → the first answer
+    const nonceKey = (keyId: string, nonce: string) => `${keyId}\u0000${nonce}`;
+    if (withNonce.length) {
+      const prior = await preparedQuery<{ gate_key_id: string; nonce: string; response: ScanResult }>(
+        m,
+        'ticketing_scan_nonces',
+        `SELECT s.gate_key_id, s.nonce, s.response FROM scans s
+           JOIN unnest($1::text[], $2::text[]) AS n(k, nonce) ON s.gate_key_id = n.k AND s.nonce = n.nonce`,
+        [withNonce.map((j) => j.gate.keyId), withNonce.map((j) => j.input.nonce)],
+      );
+      for (const p of prior) answered.set(nonceKey(p.gate_key_id, p.nonce), p.response);
+    }
+
+    // Decide in order. A replayed nonce is answered as before and writes nothing.
+    type Decided = { job: ScanJob; ticket: TicketState | null; response: ScanResult; write: boolean; prev: boolean };
+    const decided: Decided[] = [];
+    const changed = new Map<string, TicketState>();
+    for (const job of jobs) {
+      const key = job.input.nonce ? nonceKey(job.gate.keyId, job.input.nonce) : null;
+      const replay = key ? answered.get(key) : undefined;
+      if (replay) {
+        decided.push({ job, ticket: null, response: replay, write: false, prev: false });
+        continue;
+      }
+      const { check } = job;
+      let ticket: TicketState | null = null;
+      let response: ScanResult;
+      let prev = false;
+      if (!check.ok) response = { result: 'rejected', reason: check.reason };
+      else if (check.claims.att !== job.gate.attractionId)
+        response = { result: 'rejected', reason: 'WRONG_ATTRACTION' };
+      else if (!(ticket = state.get(check.claims.tid) ?? null))
+        response = { result: 'rejected', reason: 'UNKNOWN_CODE' };
+      else {
+        const d = decideScan(ticket, job.input.direction, job.scannedAt);
+        response = d.response;
+        prev = d.needsPreviousScan;
+        if (d.next) {
+          ticket.entries_left = d.next.entriesLeft;
+          ticket.status = d.next.status;
+          ticket.inside = d.next.inside;
+          changed.set(ticket.id, ticket);
+        }
+      }
+      const row: Decided = { job, ticket, response, write: true, prev };
+      decided.push(row);
+      if (key) answered.set(key, response);
+    }
+
+    // ALREADY_USED answers name the last admission: the latest of the stored ones and those
+    // admitted earlier in this batch.
+    const needPrev = [...new Set(decided.filter((d) => d.prev).map((d) => d.ticket!.id))];
+    if (needPrev.length) {
+      const last = new Map<string, { at: Date; gateId: string }>();
+      for (const r of await preparedQuery<{ ticket_id: string; scanned_at: Date; gate_id: string }>(
+        m,
+        'ticketing_scan_last_admissions',
+        `SELECT DISTINCT ON (ticket_id) ticket_id, scanned_at, gate_id FROM scans
+          WHERE ticket_id = ANY($1) AND result = 'admitted' AND direction = 'in'
+          ORDER BY ticket_id, scanned_at DESC`,
+        [needPrev],
+      ))
+        last.set(r.ticket_id, { at: new Date(r.scanned_at), gateId: r.gate_id });
+      for (const d of decided) {
+        if (!d.write || !d.ticket) continue;
+        if (d.prev) {
+          const p = last.get(d.ticket.id);
+          if (p) {
+            d.response = { ...d.response, previousScan: { at: p.at.toISOString(), gateId: p.gateId } };
+            if (d.job.input.nonce) answered.set(nonceKey(d.job.gate.keyId, d.job.input.nonce), d.response);
+          }
+        } else if (d.response.result === 'admitted' && d.job.input.direction === 'in') {
+          const p = last.get(d.ticket.id);
+          if (!p || d.job.scannedAt >= p.at) last.set(d.ticket.id, { at: d.job.scannedAt, gateId: d.job.input.gateId });
+        }
+      }
+      // a replay of a nonce first answered in this batch gets that (completed) answer
+      for (const d of decided)
+        if (!d.write && d.job.input.nonce) d.response = answered.get(nonceKey(d.job.gate.keyId, d.job.input.nonce))!;
+    }
+
+    const writes = decided.filter((d) => d.write);
+    if (writes.length || changed.size) {
+      const scanIds = writes.map(() => newId('scan'));
+      const rows = writes.map((d, i) =>
+        scanRow(scanIds[i]!, d.ticket, d.job.gate, d.job.input, d.response, d.job.scannedAt, false),
+      );
+      const col = (k: number) => rows.map((r) => r[k]);
+      const { columns: events } = outboxRows(
+        writes.map((d, i) => ({
+          ...recordedEvent(scanIds[i]!, d.ticket, d.job.gate, d.job.input, d.response, d.job.scannedAt),
+          correlationId: d.job.flow?.correlationId ?? newCorrelationId(),
+          causationId: d.job.flow?.causationId ?? null,
+        })),
+      );
+      const tickets = [...changed.values()];
+      await preparedQuery(
+        m,
+        'ticketing_scan_batch_write',
+        `WITH u AS (
+           UPDATE tickets t SET entries_left = v.entries_left, status = v.status, inside = v.inside
+             FROM unnest($1::text[], $2::int[], $3::text[], $4::bool[]) AS v(id, entries_left, status, inside)
+            WHERE t.id = v.id
+         ), s AS (
+           INSERT INTO scans (id, ticket_id, attraction_id, gate_key_id, gate_id, direction, result, reason, nonce, response,
+                              scanned_at, offline)
+           SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                                $12::text[], $13::text[], $14::jsonb[], $15::timestamptz[], $16::bool[])
+         ), e AS (
+           ${outboxInsertSql(17)}
+         )
+         SELECT 1`,
+        [
+          tickets.map((t) => t.id),
+          tickets.map((t) => t.entries_left),
+          tickets.map((t) => t.status),
+          tickets.map((t) => t.inside),
+          ...Array.from({ length: 12 }, (_, k) => col(k)),
+          ...events,
+        ],
+      );
+      await markOutboxWritten(m);
+    }
+    return decided.map((d) => d.response);
   }
 
   private async apply(
@@ -371,8 +580,6 @@ export function decideScan(
     needsPreviousScan: false,
   };
 }
-
-type Gate = { keyId: string; attractionId: string; merchantId: string };
 
 /** The `scans` row's values ($1 … $12). */
 function scanRow(
