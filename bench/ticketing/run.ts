@@ -71,6 +71,13 @@ const P = {
   /** pgbench clients are capped by the server's free connections (max_connections 100 here) */
   pgbenchMaxClients: num('BENCH_PGBENCH_MAX_CLIENTS', 16),
 };
+/** The ticketing service's group-commit histogram (`admit_ticketing_scan_batch_size`): batches and scans so far. */
+async function scanBatches(base: string): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: value('admit_ticketing_scan_batch_size_count'), sum: value('admit_ticketing_scan_batch_size_sum') };
+}
+
 const TARGETS = { scansPerSec: 5000, scanP99Ms: 10, ordersPerSec: 500, issueP99Ms: 150, rssMb: 256 };
 const OTHER_WORK_FLAG_PCT = 50;
 
@@ -528,6 +535,7 @@ async function main(): Promise<void> {
     say('scans: warm-up 3 s');
     await closedLoop({ client, clients: P.scanClients, seconds: 3, skipSec: 0, next: scanNext, ok: admitted });
     say(`scans: ${P.scanClients} clients, ${P.scanSec} s`);
+    const batchesBefore = await scanBatches(T);
     const scans = await withCpu(pids, dbPrefix, () =>
       closedLoop({
         client,
@@ -539,8 +547,13 @@ async function main(): Promise<void> {
       }),
     );
     const scanRss = sampler.between(scans.result.from - P.scanSkipSec * 1000, scans.result.to);
+    const batchesAfter = await scanBatches(T);
+    const scanBatch = {
+      batches: batchesAfter.count - batchesBefore.count,
+      meanSize: round((batchesAfter.sum - batchesBefore.sum) / Math.max(1, batchesAfter.count - batchesBefore.count)),
+    };
     say(
-      `scans: ${scans.result.okPerSec}/s admitted, p50 ${scans.result.latencyMs.p50} ms, p99 ${scans.result.latencyMs.p99} ms, ticketing ${scans.cpu.ticketingServicePct}% core`,
+      `scans: ${scans.result.okPerSec}/s admitted, p50 ${scans.result.latencyMs.p50} ms, p99 ${scans.result.latencyMs.p99} ms, ticketing ${scans.cpu.ticketingServicePct}% core, ${scanBatch.meanSize} scans per group commit`,
     );
     const [scanEvent] = (
       await tdb.query<{ value: string; headers: unknown }>(
@@ -827,6 +840,7 @@ async function main(): Promise<void> {
       scans: {
         service: { ...scans.result, tickets: codes.length, maxEntries: P.scanMaxEntries, clients: P.scanClients },
         cpu: scans.cpu,
+        groupCommit: scanBatch,
         pgbench: { ...pgbView(scanPgb.result), cpu: scanPgb.cpu },
         ratioVsPgbench: ratio(scans.result.okPerSec, scanPgb.result.tps),
       },

@@ -15,7 +15,12 @@ export class GroupCommit<J, R> {
 
   constructor(
     private readonly run: (jobs: J[]) => Promise<PromiseSettledResult<R>[]>,
-    private readonly opts: { maxBatch: number; maxInFlight: number },
+    private readonly opts: {
+      maxBatch: number;
+      maxInFlight: number;
+      /** Called with each batch's size as it starts (a metric). */
+      onBatch?: (size: number) => void;
+    },
   ) {
     if (opts.maxBatch < 1 || opts.maxInFlight < 1) throw new RangeError('maxBatch and maxInFlight must be >= 1');
   }
@@ -36,6 +41,7 @@ export class GroupCommit<J, R> {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.inFlight += 1;
+      this.opts.onBatch?.(batch.length);
       void this.write(batch);
     }
   }

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Histogram } from 'prom-client';
 import { z } from 'zod';
 import type { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@admit/contracts';
@@ -13,7 +14,14 @@ import {
   runInFlow,
   type FlowContext,
 } from '@admit/messaging';
-import { AdmitError, GroupCommit, isUniqueViolation, type Principal } from '@admit/service-kit';
+import {
+  AdmitError,
+  GroupCommit,
+  isUniqueViolation,
+  PLATFORM,
+  type Platform,
+  type Principal,
+} from '@admit/service-kit';
 import type { TicketingSettings } from '../config';
 import { TICKETING_SETTINGS } from '../orders/orders.service';
 import { TicketSigner, type CodeCheck } from '../tickets/ticket-code';
@@ -89,10 +97,20 @@ export class ScansService {
     @Inject('DATA_SOURCE') private readonly ds: DataSource,
     @Inject(TicketSigner) private readonly signer: TicketSigner,
     @Inject(TICKETING_SETTINGS) private readonly settings: TicketingSettings,
+    @Optional() @Inject(PLATFORM) platform?: Platform,
   ) {
+    const sizes = platform
+      ? new Histogram({
+          name: 'admit_ticketing_scan_batch_size',
+          help: 'Online scans per group commit',
+          buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000],
+          registers: [platform.registry],
+        })
+      : null;
     this.group = new GroupCommit((jobs) => this.scanMany(jobs), {
       maxBatch: settings.scanBatchMax,
       maxInFlight: settings.scanBatchWriters,
+      onBatch: sizes ? (n) => sizes.observe(n) : undefined,
     });
   }
 
