@@ -217,11 +217,8 @@ export class ScansService {
   }
 
   private async decideBatch(m: EntityManager, jobs: ScanJob[]): Promise<ScanResult[]> {
-    const tids = [
-      ...new Set(
-        jobs.flatMap((j) => (j.check.ok && j.check.claims.att === j.gate.attractionId ? [j.check.claims.tid] : [])),
-      ),
-    ].sort();
+    const targets = jobs.map((j) => codeTarget(j.check, j.gate));
+    const tids = [...new Set(targets.filter((t) => typeof t === 'string'))].sort();
     const state = new Map(
       (tids.length
         ? await preparedQuery<TicketState>(
@@ -252,22 +249,19 @@ export class ScansService {
     type Decided = { job: ScanJob; ticket: TicketState | null; response: ScanResult; write: boolean; prev: boolean };
     const decided: Decided[] = [];
     const changed = new Map<string, TicketState>();
-    for (const job of jobs) {
+    for (const [i, job] of jobs.entries()) {
       const key = job.input.nonce ? nonceKey(job.gate.keyId, job.input.nonce) : null;
       const replay = key ? answered.get(key) : undefined;
       if (replay) {
         decided.push({ job, ticket: null, response: replay, write: false, prev: false });
         continue;
       }
-      const { check } = job;
+      const target = targets[i] as string | ScanResult;
       let ticket: TicketState | null = null;
       let response: ScanResult;
       let prev = false;
-      if (!check.ok) response = { result: 'rejected', reason: check.reason };
-      else if (check.claims.att !== job.gate.attractionId)
-        response = { result: 'rejected', reason: 'WRONG_ATTRACTION' };
-      else if (!(ticket = state.get(check.claims.tid) ?? null))
-        response = { result: 'rejected', reason: 'UNKNOWN_CODE' };
+      if (typeof target !== 'string') response = target;
+      else if (!(ticket = state.get(target) ?? null)) response = { result: 'rejected', reason: 'UNKNOWN_CODE' };
       else {
         const d = decideScan(ticket, job.input.direction, job.scannedAt);
         response = d.response;
@@ -316,8 +310,8 @@ export class ScansService {
         if (!d.write && d.job.input.nonce) d.response = answered.get(nonceKey(d.job.gate.keyId, d.job.input.nonce))!;
     }
 
-    const writes = decided.filter((d) => d.write);
-    if (writes.length || changed.size) {
+    const writes = decided.filter((d) => d.write); // every changed ticket has a scan written
+    if (writes.length) {
       const scanIds = writes.map(() => newId('scan'));
       const rows = writes.map((d, i) =>
         scanRow(scanIds[i]!, d.ticket, d.job.gate, d.job.input, d.response, d.job.scannedAt, false),
@@ -361,12 +355,7 @@ export class ScansService {
     return decided.map((d) => d.response);
   }
 
-  private async apply(
-    gate: { keyId: string; attractionId: string; merchantId: string },
-    input: ScanInput,
-    scannedAt: Date,
-    offlineAdmitted: boolean,
-  ): Promise<ScanResult> {
+  private async apply(gate: Gate, input: ScanInput, scannedAt: Date, offlineAdmitted: boolean): Promise<ScanResult> {
     if (input.nonce) {
       const prior = await this.byNonce(gate.keyId, input.nonce);
       if (prior) return prior;
@@ -401,22 +390,18 @@ export class ScansService {
 
   private async scanIn(
     m: EntityManager,
-    gate: { keyId: string; attractionId: string; merchantId: string },
+    gate: Gate,
     input: ScanInput,
     scannedAt: Date,
     offlineAdmitted = false,
   ): Promise<ScanResult> {
-    const check = this.signer.check(input.code);
+    const target = codeTarget(this.signer.check(input.code), gate);
     let ticket: TicketState | undefined;
     let response: ScanResult;
-    if (!check.ok) {
-      response = { result: 'rejected', reason: check.reason };
-    } else if (check.claims.att !== gate.attractionId) {
-      response = { result: 'rejected', reason: 'WRONG_ATTRACTION' };
+    if (typeof target !== 'string') {
+      response = target;
     } else {
-      ticket = (
-        (await m.query('SELECT * FROM tickets WHERE id = $1 FOR UPDATE', [check.claims.tid])) as TicketState[]
-      )[0];
+      ticket = ((await m.query('SELECT * FROM tickets WHERE id = $1 FOR UPDATE', [target])) as TicketState[])[0];
       if (ticket) {
         const d = decideScan(ticket, input.direction, scannedAt);
         response = d.needsPreviousScan ? await this.withPreviousScan(m, ticket.id, d.response) : d.response;
@@ -479,27 +464,22 @@ export class ScansService {
    * status, inside). Returns null when another scan or a void changed the ticket in between (the
    * caller decides again); a decision that changes nothing (a rejection) is written as it is.
    */
-  private async scanOnce(
-    gate: { keyId: string; attractionId: string; merchantId: string },
-    input: ScanInput,
-    scannedAt: Date,
-  ): Promise<ScanResult | null> {
-    const check = this.signer.check(input.code);
+  private async scanOnce(gate: Gate, input: ScanInput, scannedAt: Date): Promise<ScanResult | null> {
+    const target = codeTarget(this.signer.check(input.code), gate);
     const qr = this.ds.createQueryRunner();
     await qr.connect();
     try {
       let ticket: TicketState | null = null;
       let response: ScanResult;
       let next: NextTicketState | null = null;
-      if (!check.ok) response = { result: 'rejected', reason: check.reason };
-      else if (check.claims.att !== gate.attractionId) response = { result: 'rejected', reason: 'WRONG_ATTRACTION' };
+      if (typeof target !== 'string') response = target;
       else {
         [ticket = null] = await preparedQuery<TicketState>(
           qr,
           'ticketing_scan_ticket',
           `SELECT id, order_id, merchant_id, attraction_id, status, entries_left, inside, valid_from, valid_to
              FROM tickets WHERE id = $1`,
-          [check.claims.tid],
+          [target],
         );
         if (ticket) {
           const d = decideScan(ticket, input.direction, scannedAt);
@@ -556,6 +536,13 @@ export class ScansService {
       ? { ...response, previousScan: { at: new Date(prev[0].scanned_at).toISOString(), gateId: prev[0].gate_id } }
       : response;
   }
+}
+
+/** A code's ticket id, or its rejection before any ticket is read (bad code, another attraction). */
+function codeTarget(check: CodeCheck, gate: Gate): string | ScanResult {
+  if (!check.ok) return { result: 'rejected', reason: check.reason };
+  if (check.claims.att !== gate.attractionId) return { result: 'rejected', reason: 'WRONG_ATTRACTION' };
+  return check.claims.tid;
 }
 
 /** Lost compare-and-set races before an online scan takes the ticket's row lock instead. */
