@@ -12,7 +12,7 @@
  * First, the order → coupon reserved → amount due round trip: ticketing's POST /v1/orders with a
  * couponCode (ticketing answers once promotions' coupon.reserved has priced the order).
  *
- * env: BENCH_PROMO_RATE (2500/s), BENCH_PROMO_ORDERS (7500), BENCH_PG_SECONDS (8), BENCH_KAFKA_BROKERS.
+ * env: BENCH_PROMO_RATE (2000/s: the target rate, offered open loop), BENCH_PROMO_ORDERS (7500), BENCH_PG_SECONDS (8), BENCH_KAFKA_BROKERS.
  * Writes bench/results/promotions-<ISO>.json and promotions-latest.json.
  */
 import { cpus, loadavg } from 'node:os';
@@ -44,7 +44,7 @@ const num = (name: string, def: number): number => {
   const v = Number(process.env[name]);
   return Number.isFinite(v) && v > 0 ? v : def;
 };
-const RATE = num('BENCH_PROMO_RATE', 2500);
+const RATE = num('BENCH_PROMO_RATE', 2000);
 const ORDERS = num('BENCH_PROMO_ORDERS', 7500);
 const PG_SECONDS = num('BENCH_PG_SECONDS', 8);
 const PORT_BASE = num('BENCH_PORT_BASE', 20300);
@@ -60,7 +60,32 @@ type Phase = {
   offeredPerSec: number;
   latencyMs: Percentiles;
   dbRatePerSec: number | null;
+  /** publish → promotions' transaction begins, and that → the answer is read off the topic. */
+  hopsMs?: { publishToTx: Percentiles; txToAnswerRead: Percentiles };
 };
+
+/** The answer transaction's start (ms since the epoch) per order, from `sql` (columns order_id, t). */
+async function txStarts(database: string, sql: string, ids: string[]): Promise<Map<string, number>> {
+  const rows = await query<{ order_id: string; t: string }>(database, sql, [ids]);
+  return new Map(rows.map((r) => [r.order_id, Number(r.t)]));
+}
+
+function phaseHops(
+  sentAt: Map<string, number>,
+  seen: Map<string, number>,
+  txAt: Map<string, number>,
+): { publishToTx: Percentiles; txToAnswerRead: Percentiles } {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (const [k, t] of sentAt) {
+    const x = txAt.get(k);
+    const y = seen.get(k);
+    if (x === undefined || y === undefined) continue;
+    a.push(x - t);
+    b.push(y - x);
+  }
+  return { publishToTx: percentiles(a), txToAnswerRead: percentiles(b) };
+}
 
 /** Publishes `make(i)` for i < n at `rate`/s in 10 ms ticks; returns the send time per key. */
 async function publishAtRate(
@@ -125,7 +150,12 @@ type RoundTrip = {
   statuses: Record<string, number>;
   ordersPerSec: number;
   latencyMs: Percentiles;
+  /** Where the round trip's time goes, per order, from the rows' own timestamps (see `hops`). */
+  hopsMs?: Record<string, Percentiles>;
 };
+
+/** One timed round trip: wall-clock ends (ms since the epoch) of a request that got an order id. */
+type Timed = { orderId: string; sentAt: number; doneAt: number };
 
 async function getJson(url: string, key: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
@@ -133,7 +163,7 @@ async function getJson(url: string, key: string): Promise<{ status: number; body
 }
 
 /** Ticketing's counter order with a coupon code, timed until it answers priced (awaiting_payment). */
-async function ticketingRoundTrip(ticketing: string, key: string): Promise<RoundTrip> {
+async function ticketingRoundTrip(ticketing: string, key: string, timed: Timed[]): Promise<RoundTrip> {
   const att = await until(
     () =>
       postJson(`${ticketing}/v1/attractions`, key, {
@@ -167,6 +197,7 @@ async function ticketingRoundTrip(ticketing: string, key: string): Promise<Round
     while (next < RT_ORDERS) {
       next++;
       const s = performance.now();
+      const sentAt = Date.now();
       const r = await postJson(`${ticketing}/v1/orders`, key, body);
       let status = typeof r.body['status'] === 'string' ? r.body['status'] : String(r.status);
       // not priced within ticketing's wait: poll until it is (the round trip still counts)
@@ -184,6 +215,7 @@ async function ticketingRoundTrip(ticketing: string, key: string): Promise<Round
       } else if (status === 'awaiting_payment' && (r.body['discount'] as { value?: number } | undefined)?.value)
         priced++;
       lat.push(performance.now() - s);
+      if (typeof r.body['id'] === 'string') timed.push({ orderId: r.body['id'], sentAt, doneAt: Date.now() });
       statuses[status] = (statuses[status] ?? 0) + 1;
     }
   };
@@ -196,6 +228,49 @@ async function ticketingRoundTrip(ticketing: string, key: string): Promise<Round
     ordersPerSec: r1(lat.length / ((Date.now() - t0) / 1000)),
     latencyMs: percentiles(lat),
   };
+}
+
+/**
+ * The round trip cut into four hops with the timestamps the services write anyway (all are
+ * `now()`, the start of the writing transaction, on this machine's one clock):
+ * - `requestToOrderTx`: HTTP request → ticketing's order transaction begins (orders.created_at);
+ * - `orderTxToReserveTx`: → promotions' reserve transaction begins (coupon_answers.answered_at):
+ *   ticketing's commit, its outbox relay, the broker, promotions' fetch and queue;
+ * - `reserveTxToPricingTx`: → ticketing's pricing transaction begins (orders.updated_at): the
+ *   same hops back;
+ * - `pricingTxToResponse`: → the response is read (commit, wake-up, re-read, HTTP).
+ */
+async function hops(timed: Timed[], ticketingDb: string, promotionsDb: string): Promise<Record<string, Percentiles>> {
+  const ids = timed.map((t) => t.orderId);
+  const orders = await query<{ id: string; c: string; u: string }>(
+    ticketingDb,
+    `SELECT id, (extract(epoch FROM created_at) * 1000)::float8 AS c, (extract(epoch FROM updated_at) * 1000)::float8 AS u
+       FROM orders WHERE id = ANY($1)`,
+    [ids],
+  );
+  const answers = await query<{ order_id: string; a: string }>(
+    promotionsDb,
+    `SELECT order_id, (extract(epoch FROM answered_at) * 1000)::float8 AS a FROM coupon_answers WHERE order_id = ANY($1)`,
+    [ids],
+  );
+  const byOrder = new Map(orders.map((o) => [o.id, { c: Number(o.c), u: Number(o.u) }]));
+  const answeredAt = new Map(answers.map((a) => [a.order_id, Number(a.a)]));
+  const h: Record<string, number[]> = {
+    requestToOrderTx: [],
+    orderTxToReserveTx: [],
+    reserveTxToPricingTx: [],
+    pricingTxToResponse: [],
+  };
+  for (const t of timed) {
+    const o = byOrder.get(t.orderId);
+    const a = answeredAt.get(t.orderId);
+    if (!o || a === undefined) continue;
+    h['requestToOrderTx']!.push(o.c - t.sentAt);
+    h['orderTxToReserveTx']!.push(a - o.c);
+    h['reserveTxToPricingTx']!.push(o.u - a);
+    h['pricingTxToResponse']!.push(t.doneAt - o.u);
+  }
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, percentiles(v)]));
 }
 
 async function query<T>(database: string, sql: string, params: unknown[] = []): Promise<T[]> {
@@ -307,13 +382,16 @@ async function main(): Promise<void> {
     });
     if (created.status !== 201) throw new Error(`campaign: ${created.status} ${JSON.stringify(created.body)}`);
     try {
-      roundTrip = await ticketingRoundTrip(stack.urls.ticketing, key);
+      const timed: Timed[] = [];
+      roundTrip = await ticketingRoundTrip(stack.urls.ticketing, key, timed);
+      roundTrip.hopsMs = await hops(timed, stack.databases.ticketing, stack.databases.promotions);
       say(`round trip: ${JSON.stringify(roundTrip)}`);
     } catch (e) {
       errors.push(`round trip: ${e instanceof Error ? e.message : String(e)}`);
     }
-    // ticketing and reporting would consume the same events on the same cores
-    for (const s of ['ticketing', 'reporting'] as const) stack.kill(s);
+    // The other services would consume the same events on the same two cores (payment records
+    // every order.placed, reporting everything): the reserve and redeem phases measure promotions.
+    for (const s of ['ticketing', 'reporting', 'payment', 'sandbox'] as const) stack.kill(s);
 
     const kafka = new Kafka({
       clientId: 'bench-promo',
@@ -332,15 +410,22 @@ async function main(): Promise<void> {
     await reader.connect();
     await reader.subscribe({ topics: ['coupons'], fromBeginning: false });
     const joined = new Promise<void>((resolve) => reader.on(reader.events.GROUP_JOIN, () => resolve()));
+    // The reader must not add latency of its own: kafkajs's default commits the offsets after
+    // every batch (a broker round trip before the next fetch) and takes one partition at a time.
+    // This group is throw-away, so it commits nothing and reads all partitions at once.
     await reader.run({
-      eachMessage: async ({ message }) => {
+      autoCommit: false,
+      partitionsConsumedConcurrently: 6,
+      eachBatch: async ({ batch }) => {
         const now = Date.now();
-        const v = JSON.parse(message.value?.toString() ?? '{}') as { type?: string; payload?: { orderId?: string } };
-        const orderId = v.payload?.orderId;
-        if (!orderId) return;
-        if (v.type === 'coupon.reserved' || v.type === 'coupon.rejected') reserved.set(orderId, now);
-        if (v.type === 'coupon.rejected') rejected++;
-        else if (v.type === 'coupon.redeemed') redeemed.set(orderId, now);
+        for (const message of batch.messages) {
+          const v = JSON.parse(message.value?.toString() ?? '{}') as { type?: string; payload?: { orderId?: string } };
+          const orderId = v.payload?.orderId;
+          if (!orderId) continue;
+          if (v.type === 'coupon.reserved' || v.type === 'coupon.rejected') reserved.set(orderId, now);
+          if (v.type === 'coupon.rejected') rejected++;
+          else if (v.type === 'coupon.redeemed') redeemed.set(orderId, now);
+        }
       },
     });
     await joined;
@@ -402,6 +487,15 @@ async function main(): Promise<void> {
       [measured],
     );
     reserve = phase(rs.sentAt, reserved, RATE, dbR && dbR.s > 0 ? r1(dbR.n / dbR.s) : null);
+    reserve.hopsMs = phaseHops(
+      rs.sentAt,
+      reserved,
+      await txStarts(
+        stack.databases.promotions,
+        `SELECT order_id, (extract(epoch FROM answered_at) * 1000)::float8 AS t FROM coupon_answers WHERE order_id = ANY($1)`,
+        measured,
+      ),
+    );
     rejectedAnswers = rejected;
     say(`reserve: ${JSON.stringify(reserve)} (${rejected} rejected)`);
 
@@ -432,6 +526,15 @@ async function main(): Promise<void> {
       [measured],
     );
     redeem = phase(rd.sentAt, redeemed, RATE, dbD && dbD.s > 0 ? r1(dbD.n / dbD.s) : null);
+    redeem.hopsMs = phaseHops(
+      rd.sentAt,
+      redeemed,
+      await txStarts(
+        stack.databases.promotions,
+        `SELECT order_id, (extract(epoch FROM updated_at) * 1000)::float8 AS t FROM coupons WHERE order_id = ANY($1)`,
+        measured,
+      ),
+    );
     say(`redeem: ${JSON.stringify(redeem)}`);
     rss?.stop();
     if (rss) rssMaxMb = rss.between(0, Date.now()).maxMb;

@@ -287,6 +287,7 @@ export class EventConsumer {
         }
         if (run.length > 0) await this.applyBatch(qr, topic, partition, run);
       });
+      this.o.metrics.consumerTransactionEvents.observe(decoded.length);
       this.observe(topic, decoded);
       return;
     } catch (err) {
@@ -299,6 +300,7 @@ export class EventConsumer {
         await this.apply(qr, topic, partition, message, d, { failedBefore });
       }
     });
+    this.o.metrics.consumerTransactionEvents.observe(decoded.length);
     this.observe(topic, decoded);
   }
 

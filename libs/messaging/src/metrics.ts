@@ -14,6 +14,7 @@ export type MessagingMetrics = {
   consumerLag: Gauge;
   commitToConsumeSeconds: Histogram;
   consumerRestarts: Counter;
+  consumerTransactionEvents: Histogram;
 };
 
 const cache = new WeakMap<Registry, MessagingMetrics>();
@@ -91,6 +92,12 @@ export function messagingMetrics(registry: Registry): MessagingMetrics {
       name: 'admit_consumer_restarts_total',
       help: 'Kafka consumers replaced after a crash the client library would not recover from',
       labelNames: ['group'],
+      registers,
+    }),
+    consumerTransactionEvents: new Histogram({
+      name: 'admit_consumer_transaction_events',
+      help: 'Events per committed consumer transaction (one chunk of one partition)',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
       registers,
     }),
   };

@@ -111,6 +111,12 @@ describe('batch handlers', () => {
     expect(await countWhere(db.ds, `SELECT count(*) AS n FROM inbox WHERE consumer_group = $1`, [group])).toBe(
       written.length + 1,
     );
+    // every event is counted once, in the transaction that committed it (fast or careful path)
+    const txEvents = (await consumer.metrics.consumerTransactionEvents.get()).values;
+    const sum = txEvents.find((v) => v.metricName?.endsWith('_sum'))?.value;
+    const count = txEvents.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    expect(sum).toBe(written.length + 1);
+    expect(count).toBeLessThan(written.length + 1); // chunks of several events committed together
     broken = false;
   });
 
