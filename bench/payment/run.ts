@@ -1002,7 +1002,7 @@ async function main(): Promise<void> {
         clients: replayClients,
         notificationDrainBefore: replayDrained,
         storedResponseBytes: storedReplay.length,
-        path: 'auth (cached key lookup) → Redis SET NX (finds the key) → Redis GET → stored status/body',
+        path: 'replay fast path before Nest (ADR 0009): auth (cached key lookup) → the done record from memory, or Redis GET + PTTL once → stored status/body',
       },
       paymentRss: rss,
       pgbench: { ...pgb, cpu: pgbCpu },

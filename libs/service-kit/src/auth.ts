@@ -135,29 +135,66 @@ export class ApiKeyGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const access = routeAccess(this.reflector, [context.getHandler(), context.getClass()]);
+    if (access.public) return true;
     const req = context.switchToHttp().getRequest<AuthedRequest>();
-    const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match?.[1]) {
-      throw new AdmitError(401, 'UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <secret>".', undefined, {
-        'WWW-Authenticate': 'Bearer',
-      });
-    }
-    const principal = await this.keys.resolve(match[1]);
-    if (!principal) {
-      throw new AdmitError(401, 'UNAUTHENTICATED', 'The API key is not valid or has been revoked.', undefined, {
-        'WWW-Authenticate': 'Bearer error="invalid_token"',
-      });
-    }
-    req.principal = principal;
-    const scopes = this.reflector.getAllAndOverride<ApiScope[] | undefined>(SCOPES_KEY, targets);
-    if (!scopes || !scopes.includes(principal.scope)) {
-      throw new AdmitError(403, 'FORBIDDEN', `This key's scope (${principal.scope}) may not call this operation.`);
-    }
+    const { principal, error } = await authorize(this.keys, req.headers.authorization, access.scopes);
+    if (principal) req.principal = principal;
+    if (error) throw error;
     return true;
   }
+}
+
+/** What a route requires of its caller (`@Public`, `@RequireScopes`), read from its metadata. */
+export function routeAccess(
+  reflector: Reflector,
+  targets: Parameters<Reflector['getAllAndOverride']>[1],
+): { public: boolean; scopes: ApiScope[] | undefined } {
+  return {
+    public: reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets) === true,
+    scopes: reflector.getAllAndOverride<ApiScope[] | undefined>(SCOPES_KEY, targets),
+  };
+}
+
+/**
+ * The guard's decision for an `Authorization` header: the principal (when the key is valid) and
+ * the error to answer, if any (401 without a valid key, 403 without the scope). Shared by the
+ * guard and the replay fast path.
+ */
+export async function authorize(
+  keys: ApiKeyStore,
+  header: string | undefined,
+  scopes: ApiScope[] | undefined,
+): Promise<{ principal: Principal | null; error: AdmitError | null }> {
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match?.[1]) {
+    const error = new AdmitError(
+      401,
+      'UNAUTHENTICATED',
+      'Send an API key as "Authorization: Bearer <secret>".',
+      undefined,
+      {
+        'WWW-Authenticate': 'Bearer',
+      },
+    );
+    return { principal: null, error };
+  }
+  const principal = await keys.resolve(match[1]);
+  if (!principal) {
+    const error = new AdmitError(401, 'UNAUTHENTICATED', 'The API key is not valid or has been revoked.', undefined, {
+      'WWW-Authenticate': 'Bearer error="invalid_token"',
+    });
+    return { principal: null, error };
+  }
+  if (!scopes || !scopes.includes(principal.scope)) {
+    const error = new AdmitError(
+      403,
+      'FORBIDDEN',
+      `This key's scope (${principal.scope}) may not call this operation.`,
+    );
+    return { principal, error };
+  }
+  return { principal, error: null };
 }
 
 /**

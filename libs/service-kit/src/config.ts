@@ -77,6 +77,8 @@ export function commonEnv(prefix: string, port: number, database: string) {
     KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(5).default(1),
     /** Keep a copy of published outbox rows in `outbox_published` this long (0: none; ADR 0008). */
     OUTBOX_KEEP_PUBLISHED_MS: envInt(0, 0, 30 * 24 * 3600_000),
+    /** Answer replays of finished idempotent requests before Nest's pipeline (replay-fast-path.ts). */
+    HTTP_REPLAY_FAST_PATH: envBool(true),
   } as const;
 }
 
@@ -95,6 +97,7 @@ export type CommonSettings = {
   groupId: string;
   replicationFactor: number;
   outboxKeepPublishedMs: number;
+  replayFastPath: boolean;
 };
 
 /** Maps the parsed flat env to the typed settings object the platform uses. */
@@ -113,5 +116,6 @@ export function commonSettings(service: string, prefix: string, env: Record<stri
     groupId: `${env['KAFKA_GROUP_PREFIX'] as string}${service}`,
     replicationFactor: env['KAFKA_REPLICATION_FACTOR'] as number,
     outboxKeepPublishedMs: env['OUTBOX_KEEP_PUBLISHED_MS'] as number,
+    replayFastPath: env['HTTP_REPLAY_FAST_PATH'] as boolean,
   };
 }

@@ -11,15 +11,45 @@ import { AdmitError, toAdmitError, errorBody, requestIdOf } from './errors';
 const IDEMPOTENT_KEY = 'admit:idempotent';
 /** Marks a creating POST as honouring `Idempotency-Key` (api-v1.md). */
 export const Idempotent = () => SetMetadata(IDEMPOTENT_KEY, true);
+/** Whether a route handler is marked `@Idempotent()`. */
+export const isIdempotent = (reflector: Reflector, handler: Parameters<Reflector['get']>[1]): boolean =>
+  reflector.get<boolean | undefined>(IDEMPOTENT_KEY, handler) === true;
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 const TRANSIENT_STATUSES = new Set([404, 409, 429]);
 /** How long an in-progress marker lives if its owner dies without finishing. */
 export const IN_PROGRESS_TTL_MS = 120_000;
 
-type Stored =
+/** What Redis holds under a request's key: its in-progress marker, then its stored response. */
+export type StoredResponse =
   | { state: 'in_progress'; hash: string; token: string }
   | { state: 'done'; hash: string; status: number; body: unknown };
+type Stored = StoredResponse;
+
+/**
+ * The `Idempotency-Key` of a request as Redis stores it: the key, its Redis key (per service and
+ * tenant) and the request's fingerprint; null without the header. Throws 400 for a malformed key
+ * or a body nested too deep. Call after authentication (the tenant is the principal's).
+ */
+export function idempotencyClaim(
+  service: string,
+  req: AuthedRequest,
+): { key: string; redisKey: string; hash: string } | null {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return null;
+  const key = Array.isArray(raw) ? (raw[0] ?? '') : raw;
+  if (key.length < 1 || key.length > 255) {
+    throw AdmitError.validation([
+      { field: 'Idempotency-Key', code: 'INVALID_FORMAT', message: 'Must be 1 to 255 characters.' },
+    ]);
+  }
+  const tenant = req.principal?.merchantId ?? req.principal?.keyId ?? 'anonymous';
+  return {
+    key,
+    redisKey: idempotencyRedisKey(service, tenant, key),
+    hash: requestFingerprint(req.method, req.path, req.body),
+  };
+}
 
 /** `idem:<service>:<tenant>:<sha256(key)>`, the one place the key format lives. */
 export function idempotencyRedisKey(service: string, tenant: string, key: string): string {
@@ -85,20 +115,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    if (!this.reflector.get<boolean>(IDEMPOTENT_KEY, context.getHandler())) return next.handle();
+    if (!isIdempotent(this.reflector, context.getHandler())) return next.handle();
     const req = context.switchToHttp().getRequest<AuthedRequest>();
-    const raw = req.headers['idempotency-key'];
-    if (raw === undefined) return next.handle();
-    const key = Array.isArray(raw) ? (raw[0] ?? '') : raw;
-    if (key.length < 1 || key.length > 255) {
-      throw AdmitError.validation([
-        { field: 'Idempotency-Key', code: 'INVALID_FORMAT', message: 'Must be 1 to 255 characters.' },
-      ]);
-    }
+    const claim = idempotencyClaim(this.service, req);
+    if (!claim) return next.handle();
+    const { key, redisKey, hash } = claim;
     const res = context.switchToHttp().getResponse<Response>();
-    const tenant = req.principal?.merchantId ?? req.principal?.keyId ?? 'anonymous';
-    const redisKey = idempotencyRedisKey(this.service, tenant, key);
-    const hash = requestFingerprint(req.method, req.path, req.body);
     const statusFor = () => {
       const meta = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler());
       return res.statusCode !== 200 ? res.statusCode : (meta ?? (req.method === 'POST' ? 201 : 200));

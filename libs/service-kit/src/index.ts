@@ -8,3 +8,4 @@ export * from './platform';
 export * from './validation';
 export * from './columns';
 export * from './group-commit';
+export * from './replay-fast-path';

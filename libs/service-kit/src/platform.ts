@@ -39,6 +39,7 @@ import type { CommonSettings } from './config';
 import { buildDataSource, createDatabaseIfMissing, runMigrationsLocked } from './database';
 import { AdmitErrorFilter, errorBody, mapTransportError } from './errors';
 import { IdempotencyInterceptor } from './idempotency';
+import { idempotentRoutes, replayFastPath } from './replay-fast-path';
 import { buildOpenApi, PLATFORM_OPERATIONS, type Operation } from './openapi';
 
 /** Everything a service process shares: built once in `main`, handed to Nest as providers. */
@@ -303,6 +304,17 @@ export async function startService(def: ServiceDefinition): Promise<RunningServi
     }
     next();
   });
+  // Replays of finished idempotent requests, answered before Nest's pipeline (replay-fast-path.ts).
+  if (settings.replayFastPath) {
+    server.use(
+      replayFastPath({
+        routes: idempotentRoutes(app),
+        redis: platform.redis,
+        keys: platform.keys,
+        service: settings.service,
+      }),
+    );
+  }
   const document = buildOpenApi({ title: def.title, version: '1.0.0', description: def.description }, [
     ...PLATFORM_OPERATIONS,
     ...def.operations,

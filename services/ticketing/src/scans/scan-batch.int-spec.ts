@@ -136,7 +136,8 @@ let many: ScratchDb;
 let race: ScratchDb;
 
 beforeAll(async () => {
-  [one, many, race] = await Promise.all([1, 2, 3].map(() => scratchDatabase('admit_scan_it', TICKETING_MIGRATIONS)));
+  const made = () => scratchDatabase('admit_scan_it', TICKETING_MIGRATIONS);
+  [one, many, race] = await Promise.all([made(), made(), made()]);
   for (const w of [one, many, race]) await fixtures(w.ds);
 });
 
