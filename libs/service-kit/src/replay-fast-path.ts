@@ -167,7 +167,8 @@ export function replayFastPath(o: {
       (served) => {
         if (!served) next();
       },
-      () => next(),
+      // Redis unreachable, say: Nest answers (its interceptor reports the failure its own way)
+      (err: unknown) => (res.headersSent ? next(err) : next()),
     );
   };
 }
