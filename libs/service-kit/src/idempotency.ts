@@ -24,7 +24,6 @@ export const IN_PROGRESS_TTL_MS = 120_000;
 export type StoredResponse =
   | { state: 'in_progress'; hash: string; token: string }
   | { state: 'done'; hash: string; status: number; body: unknown };
-type Stored = StoredResponse;
 
 /**
  * The `Idempotency-Key` of a request as Redis stores it: the key, its Redis key (per service and
@@ -148,12 +147,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
     statusFor: () => number,
   ): Promise<unknown> {
     const token = randomUUID();
-    const marker: Stored = { state: 'in_progress', hash, token };
+    const marker: StoredResponse = { state: 'in_progress', hash, token };
     // One round trip for the claim and the replay: SET … NX GET (Redis ≥ 7.0) sets the marker when
     // the key is free (answer null) and otherwise leaves it and answers the stored record.
     const existing = await this.redis.set(redisKey, JSON.stringify(marker), 'PX', IN_PROGRESS_TTL_MS, 'NX', 'GET');
     if (existing !== null) {
-      const stored = JSON.parse(existing) as Stored;
+      const stored = JSON.parse(existing) as StoredResponse;
       if (stored.hash !== hash) {
         throw new AdmitError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.');
       }
@@ -174,7 +173,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
     try {
       const body = await handle();
-      const done: Stored = { state: 'done', hash, status: statusFor(), body };
+      const done: StoredResponse = { state: 'done', hash, status: statusFor(), body };
       await this.redis.eval(COMPLETE, 1, redisKey, token, JSON.stringify(done), IDEMPOTENCY_TTL_MS);
       return body;
     } catch (err) {
@@ -184,7 +183,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         // 404/409/429 may change (an order not yet known, a payment still in flight), so a
         // retry with the same key runs again.
         const body = errorBody(requestIdOf(req), admit.code, admit.message, admit.details);
-        const done: Stored = { state: 'done', hash, status: admit.status, body };
+        const done: StoredResponse = { state: 'done', hash, status: admit.status, body };
         await this.redis.eval(COMPLETE, 1, redisKey, token, JSON.stringify(done), IDEMPOTENCY_TTL_MS);
       } else {
         await this.redis.eval(RELEASE, 1, redisKey, token);
